@@ -1,0 +1,1 @@
+"""The ``observer`` command line."""

@@ -1,0 +1,1 @@
+"""The lineage graph: datasets, columns and jobs, with directional and impact queries."""

@@ -1,0 +1,152 @@
+"""Building a sidecar from the configuration, and running it: once, or until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from types import FrameType
+
+from observer.checks.rules import CheckRules
+from observer.clock import Clock, SystemClock
+from observer.config.settings import Settings
+from observer.metrics import WAREHOUSE_QUERIES
+from observer.sidecar.alerts import AlertSink, CentralForwarder, LogSink, SlackWebhookSink
+from observer.sidecar.health import HealthState
+from observer.sidecar.runner import CycleReport, Sidecar
+from observer.sidecar.server import HealthServer
+from observer.sidecar.signals import SignalSource, build_source
+from observer.sidecar.state import SidecarState
+from observer.store import Store
+
+log = logging.getLogger("observer.sidecar")
+
+SHUTDOWN_GRACE = timedelta(seconds=20)  # well inside Kubernetes' default 30 s termination grace period
+
+
+class SidecarConfigError(ValueError):
+    """The configuration cannot run a sidecar (exit code 2)."""
+
+
+@dataclass
+class Assembly:
+    sidecar: Sidecar
+    sources: list[SignalSource]
+    sinks: list[AlertSink]
+    store: Store
+
+    def close(self) -> None:
+        for item in (*self.sources, *self.sinks):
+            close = getattr(item, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing %s failed", getattr(item, "name", item))
+        self.store.dispose()
+
+
+def assemble(settings: Settings, clock: Clock | None = None) -> Assembly:
+    """Everything a sidecar needs, from ``settings``; raises :class:`SidecarConfigError`."""
+    clock = clock or SystemClock()
+    config = settings.sidecar
+    configured = {warehouse.name: warehouse for warehouse in settings.warehouses}
+    unknown = [name for name in config.warehouses if name not in configured]
+    if unknown:
+        raise SidecarConfigError(f"sidecar.warehouses names unknown warehouses: {', '.join(unknown)}")
+    chosen = [configured[name] for name in config.warehouses] or list(configured.values())
+    if not chosen:
+        raise SidecarConfigError(
+            "no warehouse to watch: configure warehouses "
+            "(e.g. OBSERVER_WAREHOUSES__0__NAME=main and OBSERVER_WAREHOUSES__0__URL=postgresql://…)"
+        )
+    sources: list[SignalSource] = []
+    for warehouse in chosen:
+        counter = WAREHOUSE_QUERIES.labels(warehouse.name)
+        try:
+            sources.append(build_source(warehouse, query_timeout=config.query_timeout, on_query=counter.inc))
+        except Exception as error:
+            raise SidecarConfigError(f"sidecar.warehouses {warehouse.name}: {error}") from error
+    name = config.name or socket.gethostname()
+    sinks: list[AlertSink] = [LogSink()]
+    if config.central_url and config.central_token is not None:
+        sinks.append(CentralForwarder(config.central_url, config.central_token.get_secret_value(), name))
+    sinks.extend(SlackWebhookSink(hook.url.get_secret_value()) for hook in settings.alerts.slack_webhooks)
+    store = Store.from_settings(settings.store)
+    health = HealthState(
+        clock,
+        ready_within=config.readiness_window(),
+        stuck_after=max(10 * config.interval, timedelta(minutes=5)),
+    )
+    sidecar = Sidecar(
+        sources, CheckRules(settings.checks), clock, state=SidecarState(store), sinks=sinks, health=health
+    )
+    return Assembly(sidecar, sources, sinks, store)
+
+
+def run_once(assembly: Assembly) -> CycleReport:
+    assembly.store.upgrade()
+    assembly.sidecar.restore(assembly.sidecar.clock.now())
+    return assembly.sidecar.run_cycle()
+
+
+class _StopOnSignal:
+    """SIGTERM and SIGINT set ``stop``; a second one leaves the default behaviour in place."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def __enter__(self) -> _StopOnSignal:
+        for sig in self.previous:
+            signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the current cycle and stopping", signal.Signals(signum).name)
+        self.stop.set()
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def __exit__(self, *_exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def run_forever(settings: Settings, assembly: Assembly, *, stop: threading.Event | None = None) -> None:
+    """Serve the endpoints and cycle until SIGTERM/SIGINT (or ``stop``); returns once shut down."""
+    config = settings.sidecar
+    stop = stop or threading.Event()
+    server = HealthServer(config.host, config.port, assembly.sidecar.health)
+    server.start()
+    log.info(
+        "sidecar %s serving /healthz /readyz /metrics on http://%s:%d",
+        config.name or socket.gethostname(),
+        config.host,
+        server.port,
+    )
+    with _StopOnSignal(stop):
+        assembly.store.upgrade()
+        assembly.sidecar.restore(assembly.sidecar.clock.now())
+        worker = threading.Thread(
+            target=assembly.sidecar.run_forever,
+            args=(stop, config.interval, config.jitter, random.Random()),
+            name="observer-sidecar-cycles",
+            daemon=True,
+        )
+        worker.start()
+        while not stop.wait(1.0):
+            if not worker.is_alive():
+                break
+        worker.join(timeout=SHUTDOWN_GRACE.total_seconds())
+        if worker.is_alive():
+            log.warning(
+                "the current cycle did not finish within %ss; exiting anyway", SHUTDOWN_GRACE.total_seconds()
+            )
+    server.stop()
+    assembly.close()
+    log.info("sidecar stopped")
