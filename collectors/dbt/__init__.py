@@ -1,0 +1,2 @@
+"""dbt artifacts (manifest, catalog, run_results, sources) as datasets, lineage, assertions and
+freshness."""
