@@ -1,0 +1,1 @@
+from tests.slack_stub import slack_stub  # noqa: F401
