@@ -29,7 +29,8 @@ const MAX_LABEL_SCALE = 2.4;
 const MID_LABEL_PX = 11; // on-screen size of titles at mid zoom
 const TITLE_FONT = 13.5;
 const TITLE_CHAR = 7.6; // average width of a title character at TITLE_FONT
-const LARGE_GRAPH = 400; // above this many nodes, no shadows (they cost more than they help)
+const LARGE_GRAPH = 400; // above this many nodes, no shadows, and only what is on screen is in the DOM
+const CULL_MARGIN = 200; // screen pixels drawn around the visible part of a large graph
 
 const JOB_RUN_TONE = { FAILED: "failed", FAIL: "failed", ABORTED: "aborted", RUNNING: "running", COMPLETED: "ok", COMPLETE: "ok" };
 
@@ -105,7 +106,10 @@ class Explorer {
     this.path = null; // column path of state.field
     this.expandedLinks = new Map(); // dataset id -> column edges around it
     this.transform = { x: 0, y: 0, k: 1 };
-    this.items = new Map(); // node id -> {node, pos, element, health}
+    this.items = new Map(); // node id -> {node, pos, health, rows, element (made when first shown)}
+    this.edgeItems = []; // {d, cls, box, element (made when first shown)}
+    this.shownNodes = new Set();
+    this.shownEdges = new Set();
     this.listeners = [];
     this.build();
   }
@@ -147,7 +151,9 @@ class Explorer {
     this.edgeLayer = s("g", { class: "edges" });
     this.columnEdgeLayer = s("g", { class: "column-edges" });
     this.nodeLayer = s("g", { class: "nodes" });
-    this.viewport.append(this.edgeLayer, this.nodeLayer, this.columnEdgeLayer);
+    // Zoomed far out, every node is one shape and all edges a few paths: thousands stay cheap.
+    this.farLayer = s("g", { class: "far", display: "none" });
+    this.viewport.append(this.edgeLayer, this.farLayer, this.nodeLayer, this.columnEdgeLayer);
     this.svg = s(
       "svg",
       {
@@ -311,14 +317,14 @@ class Explorer {
 
   select(id, { scroll = true } = {}) {
     if (!this.items.has(id)) return;
-    const previous = this.items.get(this.state.selected);
-    previous?.element.classList.remove("selected");
+    this.items.get(this.state.selected)?.element?.classList.remove("selected");
     this.state.selected = id;
     const item = this.items.get(id);
+    if (scroll) this.keepVisible(id);
+    this.cull(); // the selection is always drawn
     item.element.classList.add("selected");
     this.svg.setAttribute("aria-activedescendant", item.element.id);
     this.renderPanel();
-    if (scroll) this.keepVisible(id);
     const data = item.node.data;
     this.say(`${item.node.type === "JOB" ? "Job" : "Dataset"} ${data.name || id}. ${this.neighbours(id, "up").length} upstream, ${this.neighbours(id, "down").length} downstream. ${HEALTH[item.health]?.label || ""}`);
   }
@@ -348,8 +354,10 @@ class Explorer {
     return null;
   }
 
+  /** Lays the graph out and draws it: only what is on screen when the graph is large (see cull). */
   draw() {
     const started = performance.now();
+    delete this.svg.dataset.renderMs;
     this.measure(); // before the DOM changes, so it does not force a layout of the new graph
     const view = this.graph.view({ showJobs: this.state.showJobs });
     const sized = view.nodes.map((node) => {
@@ -362,49 +370,43 @@ class Explorer {
     this.layout = result;
     this.svg.dataset.layoutMs = result.stats.ms.toFixed(1);
     this.svg.dataset.nodes = String(result.stats.nodes);
-    clear(this.nodeLayer);
-    clear(this.edgeLayer);
-    clear(this.columnEdgeLayer);
+    for (const layer of [this.nodeLayer, this.edgeLayer, this.columnEdgeLayer, this.farLayer]) clear(layer);
+    this.farDrawn = false;
+    this.shownNodes.clear();
+    this.shownEdges.clear();
     this.items.clear();
     const onPath = this.pathMembers(view);
+    this.large = sized.length > LARGE_GRAPH;
     this.svg.classList.toggle("has-path", Boolean(this.path));
-    this.svg.classList.toggle("large", sized.length > LARGE_GRAPH);
+    this.svg.classList.toggle("large", this.large);
 
-    const nodeFragment = document.createDocumentFragment();
     sized.forEach((item, index) => {
       const pos = result.positions.get(item.id);
       const health = this.healthOf(item.node);
-      const element = item.node.type === "JOB" ? this.jobElement(item.node, pos) : this.datasetElement(item.node, pos, item.rows, health);
-      element.id = `lineage-node-${index}`;
-      if (onPath.nodes.has(item.id)) element.classList.add("on-path");
-      if (item.id === this.state.focus) element.classList.add("focus");
-      if (item.id === this.state.selected) element.classList.add("selected");
-      this.items.set(item.id, { node: item.node, pos, element, health, rows: item.rows });
-      nodeFragment.append(element);
+      this.items.set(item.id, { id: item.id, index, node: item.node, pos, health, rows: item.rows, onPath: onPath.nodes.has(item.id), element: null, scale: 1 });
     });
-    this.nodeLayer.append(nodeFragment);
-
-    const edgeFragment = document.createDocumentFragment();
-    for (const edge of result.edges) {
+    this.edgeItems = result.edges.map((edge) => {
       const from = result.positions.get(edge.source);
       const to = result.positions.get(edge.target);
-      const start = { x: from.x + from.width, y: from.y + Math.min(from.height, DATASET_HEADER) / 2 };
-      const end = { x: to.x, y: to.y + Math.min(to.height, DATASET_HEADER) / 2 };
-      const key = `${edge.source}\u0000${edge.target}`;
-      edgeFragment.append(
-        s("path", {
-          class: ["edge", onPath.edges.has(key) && "on-path", edge.reversed && "cycle"],
-          d: curve([start, ...edge.bends, end]),
-          "marker-end": "url(#arrow)",
-        }),
-      );
-    }
-    this.edgeLayer.append(edgeFragment);
+      const points = [
+        { x: from.x + from.width, y: from.y + Math.min(from.height, DATASET_HEADER) / 2 },
+        ...edge.bends,
+        { x: to.x, y: to.y + Math.min(to.height, DATASET_HEADER) / 2 },
+      ];
+      const ys = points.map((point) => point.y);
+      return {
+        d: curve(points),
+        cls: ["edge", onPath.edges.has(`${edge.source}\u0000${edge.target}`) && "on-path", edge.reversed && "cycle"].filter(Boolean).join(" "),
+        // a curve stays within its control points: horizontally at most 24 px beyond its ends
+        box: { x: Math.min(points[0].x, points.at(-1).x) - 24, y: Math.min(...ys), width: Math.abs(points.at(-1).x - points[0].x) + 48, height: Math.max(...ys) - Math.min(...ys) },
+        element: null,
+      };
+    });
     this.drawColumnEdges();
     this.renderMinimap();
-    this.renderPanel();
     this.labelScale = 1;
     this.applyTransform();
+    this.renderPanel();
     const incidents = [...this.items.values()].filter((item) => item.health === "incident").length;
     const stale = [...this.items.values()].filter((item) => item.health === "late").length;
     this.summary.textContent = [
@@ -416,8 +418,79 @@ class Explorer {
       .filter(Boolean)
       .join(" · ");
     const selected = this.items.get(this.state.selected);
-    if (selected) this.svg.setAttribute("aria-activedescendant", selected.element.id);
+    if (selected?.element) this.svg.setAttribute("aria-activedescendant", selected.element.id);
     this.svg.dataset.drawMs = (performance.now() - started).toFixed(1);
+    // until the next frame is on screen: style, layout and paint of what was drawn
+    requestAnimationFrame(() => setTimeout(() => (this.svg.dataset.renderMs = (performance.now() - started).toFixed(1))));
+  }
+
+  /**
+   * Puts in the DOM the nodes and edges in view (with a margin) and takes out the others; a small
+   * graph is drawn whole, so the browser's find in page and screen readers see all of it. Zoomed far
+   * out, nodes are plain shapes (farLayer), except the selected and focused ones.
+   */
+  cull() {
+    if (!this.items.size) return;
+    const far = this.svg.classList.contains("zoom-far");
+    this.farLayer.setAttribute("display", far ? "inline" : "none");
+    if (far && !this.farDrawn) this.drawFar();
+    const { x, y, k } = this.transform;
+    const box = this.size;
+    const area = this.large
+      ? { left: (-CULL_MARGIN - x) / k, top: (-CULL_MARGIN - y) / k, right: (box.width + CULL_MARGIN - x) / k, bottom: (box.height + CULL_MARGIN - y) / k }
+      : null;
+    const inView = (rect) => !area || (rect.x <= area.right && rect.x + rect.width >= area.left && rect.y <= area.bottom && rect.y + rect.height >= area.top);
+    const nodes = new Set();
+    for (const item of this.items.values()) {
+      if (item.id === this.state.selected || item.id === this.state.focus || (!far && inView(item.pos))) nodes.add(item);
+    }
+    for (const item of this.shownNodes) if (!nodes.has(item)) item.element.remove();
+    const added = [];
+    for (const item of nodes) {
+      if (this.shownNodes.has(item)) continue;
+      item.element ||= this.nodeElement(item);
+      if (item.scale !== this.labelScale) this.label(item);
+      added.push(item.element);
+    }
+    this.nodeLayer.append(...added);
+    this.shownNodes = nodes;
+    const edges = new Set(far ? [] : this.edgeItems.filter((edge) => inView(edge.box)));
+    for (const edge of this.shownEdges) if (!edges.has(edge)) edge.element.remove();
+    const addedEdges = [];
+    for (const edge of edges) {
+      if (this.shownEdges.has(edge)) continue;
+      edge.element ||= s("path", { class: edge.cls, d: edge.d, "marker-end": "url(#arrow)" });
+      addedEdges.push(edge.element);
+    }
+    this.edgeLayer.append(...addedEdges);
+    this.shownEdges = edges;
+  }
+
+  /** Every node as one rectangle coloured by its health, every edge in one path per kind. */
+  drawFar() {
+    const paths = new Map();
+    for (const edge of this.edgeItems) paths.set(edge.cls, `${paths.get(edge.cls) || ""}${edge.d}`);
+    const fragment = document.createDocumentFragment();
+    for (const [cls, d] of paths) fragment.append(s("path", { class: `${cls} far-edge`, d }));
+    for (const item of this.items.values()) {
+      const { pos, node, health } = item;
+      const kind = node.type === "JOB" ? `job run-${health}` : `dataset health-${health}`;
+      fragment.append(s("rect", { class: ["node-dot", kind, item.onPath && "on-path"], x: pos.x, y: pos.y, width: pos.width, height: pos.height, rx: 10, "data-id": item.id }));
+      if (node.type !== "JOB" && (health === "incident" || health === "late")) {
+        fragment.append(s("circle", { class: `dot-badge ${health}`, cx: pos.x + pos.width - 22, cy: pos.y + 18, r: 20 }));
+      }
+    }
+    this.farLayer.append(fragment);
+    this.farDrawn = true;
+  }
+
+  nodeElement(item) {
+    const element = item.node.type === "JOB" ? this.jobElement(item.node, item.pos) : this.datasetElement(item.node, item.pos, item.rows, item.health);
+    element.id = `lineage-node-${item.index}`;
+    if (item.onPath) element.classList.add("on-path");
+    if (item.id === this.state.focus) element.classList.add("focus");
+    if (item.id === this.state.selected) element.classList.add("selected");
+    return element;
   }
 
   pathMembers(view) {
@@ -580,18 +653,16 @@ class Explorer {
     this.minimap.setAttribute("preserveAspectRatio", "xMidYMid meet");
     const fragment = document.createDocumentFragment();
     fragment.append(s("rect", { class: "minimap-bg", x: -pad, y: -pad, width: width + 2 * pad, height: height + 2 * pad }));
-    for (const [id, item] of this.items) {
-      fragment.append(
-        s("rect", {
-          class: ["mini", item.node.type === "JOB" ? "mini-job" : `mini-${item.health}`, id === this.state.focus && "mini-focus"],
-          x: item.pos.x,
-          y: item.pos.y,
-          width: item.pos.width,
-          height: item.pos.height,
-          rx: 6,
-        }),
-      );
+    // one path per colour: a few elements however large the graph
+    const shapes = new Map();
+    for (const item of this.items.values()) {
+      const kind = item.node.type === "JOB" ? "mini-job" : `mini-${item.health}`;
+      const { x, y, width: w, height: hh } = item.pos;
+      shapes.set(kind, `${shapes.get(kind) || ""}M${x} ${y}h${w}v${hh}h${-w}z`);
     }
+    for (const [kind, d] of shapes) fragment.append(s("path", { class: `mini ${kind}`, d }));
+    const focus = this.items.get(this.state.focus);
+    if (focus) fragment.append(s("rect", { class: ["mini", "mini-focus", focus.node.type === "JOB" ? "mini-job" : `mini-${focus.health}`], x: focus.pos.x, y: focus.pos.y, width: focus.pos.width, height: focus.pos.height, rx: 6 }));
     this.minimapView = s("rect", { class: "minimap-view" });
     fragment.append(this.minimapView);
     this.minimap.append(fragment);
@@ -747,33 +818,36 @@ class Explorer {
     const scale = tier === "mid" ? Math.min(MAX_LABEL_SCALE, Math.max(1, Math.round((MID_LABEL_PX / (TITLE_FONT * k)) * 5) / 5)) : 1;
     this.svg.classList.toggle("zoom-far", tier === "far");
     this.svg.classList.toggle("zoom-mid", tier === "mid");
-    if (scale !== this.labelScale) this.relabel(scale);
+    if (scale !== this.labelScale) {
+      this.labelScale = scale;
+      for (const item of this.shownNodes) this.label(item);
+    }
+    this.cull();
     this.updateMinimapView();
   }
 
-  /** Titles at `scale` times their size, vertically centred and cut to the node's width. */
-  relabel(scale) {
-    this.labelScale = scale;
-    for (const title of this.nodeLayer.querySelectorAll(".node-title")) {
-      const box = title.parentNode.querySelector(".node-box");
-      const isJob = title.classList.contains("job-title");
-      const width = Number(box.getAttribute("width"));
-      const badge = title.parentNode.querySelector(".node-badge") ? 26 : 0;
-      if (scale === 1) {
-        const left = isJob ? 34 : 38;
-        title.style.fontSize = "";
-        title.setAttribute("x", String(left));
-        title.setAttribute("y", isJob ? "21.5" : "23");
-        title.textContent = truncate(title.dataset.short, isJob ? JOB_CHARS : Math.floor((width - left - 8 - badge) / TITLE_CHAR));
-        continue;
-      }
-      const size = TITLE_FONT * scale;
-      const header = isJob ? JOB_HEIGHT : DATASET_HEADER;
-      title.style.fontSize = `${size}px`;
-      title.setAttribute("x", "16");
-      title.setAttribute("y", String(header / 2 + size * 0.36));
-      title.textContent = truncate(title.dataset.short, Math.max(3, Math.floor((width - 24 - badge * 1.6) / (TITLE_CHAR * scale))));
+  /** A node's title at the current label scale, vertically centred and cut to the node's width. */
+  label(item) {
+    const scale = this.labelScale;
+    item.scale = scale;
+    const title = item.element.querySelector(".node-title");
+    const isJob = item.node.type === "JOB";
+    const width = item.pos.width;
+    const badge = item.element.querySelector(".node-badge") ? 26 : 0;
+    if (scale === 1) {
+      const left = isJob ? 34 : 38;
+      title.style.fontSize = "";
+      title.setAttribute("x", String(left));
+      title.setAttribute("y", isJob ? "21.5" : "23");
+      title.textContent = truncate(title.dataset.short, isJob ? JOB_CHARS : Math.floor((width - left - 8 - badge) / TITLE_CHAR));
+      return;
     }
+    const size = TITLE_FONT * scale;
+    const header = isJob ? JOB_HEIGHT : DATASET_HEADER;
+    title.style.fontSize = `${size}px`;
+    title.setAttribute("x", "16");
+    title.setAttribute("y", String(header / 2 + size * 0.36));
+    title.textContent = truncate(title.dataset.short, Math.max(3, Math.floor((width - 24 - badge * 1.6) / (TITLE_CHAR * scale))));
   }
 
   zoomAt(factor, cx, cy) {
@@ -853,7 +927,7 @@ class Explorer {
   bindCanvas() {
     let drag = null;
     this.listen(this.svg, "pointerdown", (event) => {
-      if (event.button !== 0 || event.target.closest(".node")) return;
+      if (event.button !== 0 || event.target.closest(".node, .node-dot")) return;
       drag = { x: event.clientX, y: event.clientY, origin: { ...this.transform }, moved: false };
       this.svg.setPointerCapture(event.pointerId);
       this.svg.classList.add("dragging");
@@ -885,7 +959,7 @@ class Explorer {
     );
     this.listen(this.svg, "click", (event) => {
       const row = event.target.closest(".column-row");
-      const nodeElement = event.target.closest(".node");
+      const nodeElement = event.target.closest(".node, .node-dot");
       if (!nodeElement) return;
       const id = nodeElement.dataset.id;
       if (event.target.closest("[data-action=columns]")) {
@@ -898,7 +972,7 @@ class Explorer {
       this.svg.focus({ preventScroll: true });
     });
     this.listen(this.svg, "dblclick", (event) => {
-      const nodeElement = event.target.closest(".node");
+      const nodeElement = event.target.closest(".node, .node-dot");
       if (nodeElement && !event.target.closest(".column-row, [data-action]")) navigate(this.hrefFor(nodeElement.dataset.id));
     });
     this.listen(this.svg, "keydown", (event) => this.onKey(event));
