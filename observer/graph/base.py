@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from itertools import pairwise
@@ -61,6 +61,10 @@ class GraphStore(Protocol):
     def record(self, batch: LineageBatch, connection: Connection | None = None) -> None:
         """Record a batch (idempotent: re-recording only moves ``last_seen``). With ``connection``,
         the rows join the caller's transaction."""
+        ...
+
+    def record_many(self, batches: Sequence[LineageBatch], connection: Connection | None = None) -> None:
+        """Record batches as :meth:`record` would one after the other, in one write."""
         ...
 
     def find(self, node_id: str) -> Node:
@@ -155,10 +159,13 @@ class BaseGraph(ABC):
             raise GraphUnavailable(f"the store cannot record lineage: {error.orig}") from error
 
     def record(self, batch: LineageBatch, connection: Connection | None = None) -> None:
-        if not batch:
+        self.record_many([batch], connection)
+
+    def record_many(self, batches: Sequence[LineageBatch], connection: Connection | None = None) -> None:
+        if not any(batches):
             return
         with self._transaction(connection) as transaction:
-            changes = self.writer.write(transaction, batch, collect=self.mirrored)
+            changes = self.writer.write_many(transaction, batches, collect=self.mirrored)
             self._after_write(transaction, changes)
         if connection is None:
             self._after_commit()

@@ -272,14 +272,14 @@ class Neo4jGraph(BaseGraph):
             self.bolt.run(_MARK_BUILT)
         self._ready = True
 
-    def record(self, batch: LineageBatch, connection: Connection | None = None) -> None:
+    def record_many(self, batches: Sequence[LineageBatch], connection: Connection | None = None) -> None:
         if not self._ready:
             try:
                 with self._lock:
                     self._ensure_ready()  # before the first write, so a fresh install counts as built
             except GraphUnavailable as error:
                 log.debug("recording into the store only: %s", error)
-        super().record(batch, connection)
+        super().record_many(batches, connection)
 
     def push(self, changes: Changes) -> None:
         by_label: dict[NodeKind, list[dict[str, Any]]] = {}

@@ -199,18 +199,35 @@ class GraphTablesWriter:
 
     def write(self, connection: Connection, batch: LineageBatch, *, collect: bool = True) -> Changes:
         """Record ``batch``; with ``collect``, return the rows written (for a mirror to apply)."""
+        return self.write_many(connection, [batch], collect=collect)
+
+    def write_many(
+        self, connection: Connection, batches: Sequence[LineageBatch], *, collect: bool = True
+    ) -> Changes:
+        """Record ``batches`` as if one after the other, with one lookup of their identities and one
+        upsert of their edges: an edge seen in several keeps the earliest first and latest last time
+        and the attributes of its newest observation; a node is first seen at its earliest mention."""
         changes = Changes(collect=collect)
-        if not batch:
+        batches = [batch for batch in batches if batch]
+        if not batches:
             return changes
-        seen = to_ms(batch.observed_at)
         # identities as plain tuples, which hash cheaply: batches carry up to millions of edges
-        columns: set[tuple[str, str, str]] = set()
-        for column_edge in batch.column_edges:
-            source, target = column_edge.source, column_edge.target
-            columns.add((source.dataset.namespace, source.dataset.name, source.field))
-            columns.add((target.dataset.namespace, target.dataset.name, target.field))
-        pairs = {(edge.dataset.namespace, edge.dataset.name) for edge in batch.dataset_edges}
-        pairs.update((namespace, name) for namespace, name, _ in columns)
+        columns: dict[tuple[str, str, str], int] = {}
+        pairs: dict[tuple[str, str], int] = {}
+        job_refs: dict[JobRef, int] = {}
+        for batch in batches:
+            seen = to_ms(batch.observed_at)
+            for column_edge in batch.column_edges:
+                source, target = column_edge.source, column_edge.target
+                _earliest(columns, (source.dataset.namespace, source.dataset.name, source.field), seen)
+                _earliest(columns, (target.dataset.namespace, target.dataset.name, target.field), seen)
+                if column_edge.job is not None:
+                    _earliest(job_refs, column_edge.job, seen)
+            for edge in batch.dataset_edges:
+                _earliest(pairs, (edge.dataset.namespace, edge.dataset.name), seen)
+                _earliest(job_refs, edge.job, seen)
+        for (namespace, name, _), seen in columns.items():
+            _earliest(pairs, (namespace, name), seen)
         canonical = canonical_refs(connection, [DatasetRef(*pair) for pair in pairs])
         aliases = {ref: target for ref, target in canonical.items() if ref != target}
         if aliases:
@@ -218,83 +235,86 @@ class GraphTablesWriter:
         targets = {(ref.namespace, ref.name): target for ref, target in canonical.items()}
 
         specs: dict[str, NodeSpec] = {}
+        first_seen: dict[str, int] = {}
         dataset_keys: dict[tuple[str, str], str] = {}
         for pair, dataset in targets.items():
             node_key = dataset_keys[pair] = dataset.node_id
-            if node_key not in specs:
-                specs[node_key] = NodeSpec.dataset(dataset)
-        job_refs = {edge.job for edge in batch.dataset_edges}
-        job_refs.update(column_edge.job for column_edge in batch.column_edges if column_edge.job is not None)
+            specs.setdefault(node_key, NodeSpec.dataset(dataset))
+            _earliest(first_seen, node_key, pairs[pair])
         job_keys = {(job.namespace, job.name): job.node_id for job in job_refs}
-        specs.update({job.node_id: NodeSpec.job(job) for job in job_refs})
+        for job_ref, seen in job_refs.items():
+            specs[job_ref.node_id] = NodeSpec.job(job_ref)
+            _earliest(first_seen, job_ref.node_id, seen)
         column_keys: dict[tuple[str, str, str], str] = {}
-        for column in columns:
+        for column, seen in columns.items():
             dataset = targets[column[:2]]
             node_key = column_keys[column] = dataset.field_node_id(column[2])
-            if node_key not in specs:
-                specs[node_key] = NodeSpec.column(dataset, column[2])
-        ids = self.ensure_nodes(connection, list(specs.values()), seen, changes)
+            specs.setdefault(node_key, NodeSpec.column(dataset, column[2]))
+            _earliest(first_seen, node_key, seen)
+        ids = self.ensure_nodes(connection, list(specs.values()), first_seen, changes)
         dataset_ids = {pair: ids[key] for pair, key in dataset_keys.items()}
         job_ids = {pair: ids[key] for pair, key in job_keys.items()}
         column_ids = {column: ids[key] for column, key in column_keys.items()}
 
-        code = int(SourceCode[batch.source])
         edges: dict[tuple[int, ...], tuple[Any, ...]] = {}
-        for dataset_edge in batch.dataset_edges:
-            ref, job_ref = dataset_edge.dataset, dataset_edge.job
-            dataset_id = dataset_ids[(ref.namespace, ref.name)]
-            job_id = job_ids[(job_ref.namespace, job_ref.name)]
-            if dataset_edge.direction == "input":
-                key = (dataset_id, job_id, _READ, NO_JOB, code, _NONE)
-            else:
-                key = (job_id, dataset_id, _WRITE, NO_JOB, code, _NONE)
-            edges[key] = (*key, None, False, None, seen, seen)
-        for column_edge in batch.column_edges:
-            source, target, column_job = column_edge.source, column_edge.target, column_edge.job
-            source_pair = (source.dataset.namespace, source.dataset.name)
-            target_pair = (target.dataset.namespace, target.dataset.name)
-            src = column_ids[(*source_pair, source.field)]
-            dst = column_ids[(*target_pair, target.field)]
-            job = job_ids[(column_job.namespace, column_job.name)] if column_job is not None else NO_JOB
-            how = column_edge.transformation
-            if src != dst:
-                key = (src, dst, _DERIVE, job, code, _TRANSFORMS[how.type])
-                edges[key] = (*key, how.subtype, how.masking, how.description, seen, seen)
-            source_id, target_id = dataset_ids[source_pair], dataset_ids[target_pair]
-            if job != NO_JOB:
-                for key in (
-                    (source_id, job, _READ, NO_JOB, code, _NONE),
-                    (job, target_id, _WRITE, NO_JOB, code, _NONE),
-                ):
-                    if key not in edges:
-                        edges[key] = (*key, None, False, None, seen, seen)
-            elif source_id != target_id:
-                key = (source_id, target_id, _FLOW, NO_JOB, code, _NONE)
-                edges[key] = (*key, None, False, None, seen, seen)
+        for batch in batches:
+            seen = to_ms(batch.observed_at)
+            code = int(SourceCode[batch.source])
+            for dataset_edge in batch.dataset_edges:
+                ref, job_ref = dataset_edge.dataset, dataset_edge.job
+                dataset_id = dataset_ids[(ref.namespace, ref.name)]
+                job_id = job_ids[(job_ref.namespace, job_ref.name)]
+                if dataset_edge.direction == "input":
+                    _observe(edges, (dataset_id, job_id, _READ, NO_JOB, code, _NONE), _PLAIN, seen)
+                else:
+                    _observe(edges, (job_id, dataset_id, _WRITE, NO_JOB, code, _NONE), _PLAIN, seen)
+            for column_edge in batch.column_edges:
+                source, target, column_job = column_edge.source, column_edge.target, column_edge.job
+                source_pair = (source.dataset.namespace, source.dataset.name)
+                target_pair = (target.dataset.namespace, target.dataset.name)
+                src = column_ids[(*source_pair, source.field)]
+                dst = column_ids[(*target_pair, target.field)]
+                job = job_ids[(column_job.namespace, column_job.name)] if column_job is not None else NO_JOB
+                how = column_edge.transformation
+                if src != dst:
+                    key = (src, dst, _DERIVE, job, code, _TRANSFORMS[how.type])
+                    _observe(edges, key, (how.subtype, how.masking, how.description), seen)
+                source_id, target_id = dataset_ids[source_pair], dataset_ids[target_pair]
+                if job != NO_JOB:
+                    _observe(edges, (source_id, job, _READ, NO_JOB, code, _NONE), _PLAIN, seen)
+                    _observe(edges, (job, target_id, _WRITE, NO_JOB, code, _NONE), _PLAIN, seen)
+                elif source_id != target_id:
+                    _observe(edges, (source_id, target_id, _FLOW, NO_JOB, code, _NONE), _PLAIN, seen)
         upsert_edges(connection, edges.values())
         if collect:
             changes.edges += [Edge._make(row) for row in edges.values()]
         return changes
 
     def ensure_nodes(
-        self, connection: Connection, specs: Sequence[NodeSpec], seen: int, changes: Changes
+        self,
+        connection: Connection,
+        specs: Sequence[NodeSpec],
+        seen: int | Mapping[str, int],
+        changes: Changes,
     ) -> dict[str, int]:
         """Ids of the nodes ``specs`` describe, creating missing ones (datasets and jobs before the
-        columns that belong to them). A merged alias's key answers with its dataset's id."""
+        columns that belong to them); ``seen`` is when they were observed, one time for all or one
+        per node key. A merged alias's key answers with its dataset's id."""
+        first_seen: Callable[[str], int] = seen.__getitem__ if isinstance(seen, Mapping) else lambda _: seen
         ids: dict[str, int] = {}
         for group in (
             [spec for spec in specs if spec.kind != NodeKind.FIELD],
             [spec for spec in specs if spec.kind == NodeKind.FIELD],
         ):
             if group:
-                ids.update(self._ensure_group(connection, group, seen, ids, changes))
+                ids.update(self._ensure_group(connection, group, first_seen, ids, changes))
         return ids
 
     def _ensure_group(
         self,
         connection: Connection,
         specs: Sequence[NodeSpec],
-        seen: int,
+        first_seen: Callable[[str], int],
         parents: Mapping[str, int],
         changes: Changes,
     ) -> dict[str, int]:
@@ -307,7 +327,7 @@ class GraphTablesWriter:
                 spec.field,
                 parents[spec.dataset_key] if spec.dataset_key else None,
                 None,
-                seen,
+                first_seen(spec.key),
             )
             for spec in specs
         )
@@ -318,10 +338,16 @@ class GraphTablesWriter:
                     node_id = ids[row[1]]
                     changes.nodes[node_id] = Node(node_id, NodeKind(row[0]), *row[1:])
         known = node_states(connection, [row[1] for row in rows if row[1] not in ids])
-        older = [state[0] for state in known.values() if state[1] > seen]
-        for chunk in chunked(older, _CHUNK):
-            connection.execute(update(graph_nodes).where(graph_nodes.c.id.in_(chunk)).values(first_seen=seen))
-            changes.nodes.update(SqlGraphReader(connection).nodes(chunk))
+        earlier: dict[int, list[int]] = {}
+        for key, (node_id, stored_first_seen, _) in known.items():
+            if stored_first_seen > first_seen(key):
+                earlier.setdefault(first_seen(key), []).append(node_id)
+        for seen, node_ids in earlier.items():
+            for chunk in chunked(node_ids, _CHUNK):
+                connection.execute(
+                    update(graph_nodes).where(graph_nodes.c.id.in_(chunk)).values(first_seen=seen)
+                )
+                changes.nodes.update(SqlGraphReader(connection).nodes(chunk))
         ids.update({key: merged_into or node_id for key, (node_id, _, merged_into) in known.items()})
         return ids
 
@@ -415,6 +441,31 @@ class GraphTablesWriter:
             for edge in reader.edges(sources, list(EdgeKind), reverse=False, as_of_ms=None)
             if edge.key in wanted
         ]
+
+
+_PLAIN: tuple[Any, ...] = (None, False, None)
+"""The attributes (subtype, masking, description) of an edge that is not a column derivation."""
+
+
+def _earliest(times: dict[Any, int], key: Any, seen: int) -> None:
+    if seen < times.get(key, seen + 1):
+        times[key] = seen
+
+
+def _observe(
+    edges: dict[tuple[int, ...], tuple[Any, ...]],
+    key: tuple[int, ...],
+    attributes: tuple[Any, ...],
+    seen: int,
+) -> None:
+    """Add an observation of the edge ``key`` as the upsert would apply it after the ones before."""
+    current = edges.get(key)
+    if current is None:
+        edges[key] = (*key, *attributes, seen, seen)
+        return
+    first, last = current[-2], current[-1]
+    newest = attributes if seen >= last else current[6:9]
+    edges[key] = (*key, *newest, min(first, seen), max(last, seen))
 
 
 def node_count(connection: Connection) -> int:

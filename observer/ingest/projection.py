@@ -819,8 +819,8 @@ class ProjectionWorker:
         try:
             if self._graph_joins_transactions:
                 with self._store.engine.begin() as connection:
-                    for batch in lineage_batches(connection, events):
-                        self._graph.record(batch, connection=connection)  # type: ignore[call-arg]
+                    batches = lineage_batches(connection, events)
+                    self._graph.record_many(batches, connection=connection)  # type: ignore[attr-defined]
                     set_cursor(connection, GRAPH_CURSOR, events[-1].id, self._clock)
             else:
                 with self._store.engine.connect() as connection:

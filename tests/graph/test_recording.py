@@ -3,6 +3,7 @@ resolving to one node (also when the alias is registered later), the caller's tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -50,6 +51,13 @@ def column_edges(graph: BaseGraph, node_id: str) -> list[Edge]:
     return graph.lineage(node_id, direction="downstream", depth=5, max_nodes=None).edges
 
 
+def sightings(graph: BaseGraph, node_id: str) -> list[tuple[object, ...]]:
+    """The edges downstream of ``node_id`` by node keys (ids differ between graphs) and attributes."""
+    walk = graph.lineage(node_id, direction="downstream", depth=5, max_nodes=None)
+    keys = {node.id: node.key for node in walk.nodes.values()}
+    return sorted((keys[edge.src], keys[edge.dst], edge.kind, *edge[4:]) for edge in walk.edges)
+
+
 def test_recording_twice_changes_nothing_but_last_seen(graph: BaseGraph) -> None:
     graph.record(batch())
     graph.record(batch())
@@ -72,6 +80,32 @@ def test_a_late_older_event_moves_first_seen_back_and_keeps_newest_attributes(gr
         SOURCE.node_id, direction="downstream", depth=5, max_nodes=None, as_of=JANUARY - timedelta(days=5)
     )
     assert TARGET.node_id in {node.key for node in walk.nodes.values()}
+
+
+def test_recording_batches_together_gives_what_recording_them_in_turn_gives(
+    graph: BaseGraph, make_graph: Callable[[str], BaseGraph], backend: str
+) -> None:
+    later_target = DatasetRef(NS, "shop.mart.orders")
+    batches = [
+        batch(JANUARY, subtype="TRANSFORMATION"),
+        batch(JANUARY + timedelta(days=1), subtype="AGGREGATION"),
+        batch(JANUARY + timedelta(days=2), src=TARGET, dst=later_target),
+        batch(JANUARY - timedelta(days=10), subtype="IDENTITY"),
+    ]
+    graph.record_many(batches)
+    one_by_one = make_graph(backend)
+    for each in batches:
+        one_by_one.record(each)
+    for node_id in (SOURCE.field_node_id("amount"), TARGET.field_node_id("amount"), SOURCE.node_id):
+        assert sightings(graph, node_id) == sightings(one_by_one, node_id)
+    (edge, _) = sorted(column_edges(graph, SOURCE.field_node_id("amount")), key=lambda edge: edge.first_seen)
+    assert (from_ms(edge.first_seen), from_ms(edge.last_seen)) == (
+        JANUARY - timedelta(days=10),
+        JANUARY + timedelta(days=1),
+    )
+    assert edge.subtype == "AGGREGATION"
+    assert from_ms(graph.find(later_target.node_id).first_seen) == JANUARY + timedelta(days=2)
+    assert from_ms(graph.find(SOURCE.node_id).first_seen) == JANUARY - timedelta(days=10)
 
 
 def test_each_source_keeps_its_own_sighting(graph: BaseGraph) -> None:
