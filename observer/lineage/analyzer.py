@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from observer.lineage.budget import Budget, BudgetExceeded, Timer
 from observer.lineage.catalog import Catalog, ColumnSource
 from observer.lineage.model import LineageResult, StatementLineage, StatementType, Status
-from observer.lineage.names import LATERAL_ALIAS_DIALECTS, dialect_name, resolve_dialect
+from observer.lineage.names import (
+    LATERAL_ALIAS_DIALECTS,
+    dialect_name,
+    normalized_qualifier,
+    resolve_dialect,
+)
+from observer.lineage.pivots import standard_pivots
 from observer.lineage.scripts import Piece, parse_script
 from observer.lineage.statements import Environment, StatementAnalysis
 from observer.lineage.tables import tables_from_text, tables_from_tokens
@@ -69,9 +74,14 @@ def _analyze(
         fold_shards=name == "bigquery",
         lateral_aliases=name in LATERAL_ALIAS_DIALECTS,
     )
-    env.default_db, env.default_schema = _normalized_defaults(env, default_db, default_schema)
+    # defaults are written like unquoted names, so they are normalised the same way
+    env.default_db = normalized_qualifier(parsed_dialect, default_db, "catalog") if default_db else None
+    env.default_schema = (
+        normalized_qualifier(parsed_dialect, default_schema, "db") if default_schema else None
+    )
     if not isinstance(sql, str) or not sql.strip():
         return
+    env.pivots = "PIVOT" in sql.upper()
     budget_args = (time_budget_s,) if timer is None else (time_budget_s, timer)
     try:
         tokens = parsed_dialect.tokenize(sql)
@@ -103,7 +113,8 @@ def _analyze_piece(piece: Piece, env: Environment, budget: Budget) -> StatementL
         )
     analysis: StatementAnalysis | None = None
     try:
-        statement = normalize_identifiers(piece.expression, dialect=env.dialect)
+        statement = standard_pivots(piece.expression, env.dialect) if env.pivots else piece.expression
+        statement = normalize_identifiers(statement, dialect=env.dialect)
         analysis = StatementAnalysis(statement, env, budget)
         analysis.tables()
         analysis.columns()
@@ -129,23 +140,3 @@ def _analyze_piece(piece: Piece, env: Environment, budget: Budget) -> StatementL
     lineage.errors.append(reason)
     lineage.status = Status.TABLE_LEVEL
     return lineage
-
-
-def _normalized_defaults(
-    env: Environment, default_db: str | None, default_schema: str | None
-) -> tuple[str | None, str | None]:
-    """Defaults are written like unquoted names, so they are normalised the same way."""
-    parts = [p for p in (default_db, default_schema) if p]
-    if not parts:
-        return None, None
-    table = exp.Table(
-        this=exp.to_identifier("t"),
-        db=exp.to_identifier(default_schema) if default_schema else None,
-        catalog=exp.to_identifier(default_db) if default_db else None,
-    )
-    for identifier in table.parts:
-        identifier.set("quoted", False)
-    normalize_identifiers(table, dialect=env.dialect)
-    db = table.args.get("catalog")
-    schema = table.args.get("db")
-    return (db.name if db is not None else None, schema.name if schema is not None else None)

@@ -11,7 +11,7 @@ among several candidates.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
@@ -19,6 +19,7 @@ from sqlglot.optimizer.scope import Scope, ScopeType
 
 from observer.lineage.budget import Budget
 from observer.lineage.model import Subtype
+from observer.lineage.pivots import Made, Pivoted, Shape, shape_of
 from observer.lineage.tables import TableNames
 from observer.lineage.transformations import (
     IDENTITY,
@@ -29,7 +30,7 @@ from observer.lineage.transformations import (
     merge,
 )
 
-Source = exp.Table | Scope
+Source = exp.Table | Scope | Pivoted
 STAR = "*"
 
 _PASS_THROUGH = (exp.Alias, exp.Paren, exp.Distinct, exp.Ordered)
@@ -46,6 +47,16 @@ class Slot:
     expression: exp.Expr | None = None  # projection (or REPLACE expression)
     source: str | None = None  # source alias for star slots
     unknown: bool = False  # the source's columns are unknown: stands for all of them
+
+
+@dataclass(frozen=True, slots=True)
+class PivotColumn:
+    """One output column of a (UN)PIVOT: passed through from its input (under that name) or made by it."""
+
+    name: str
+    passthrough: str | None = None
+    made: Made | None = None
+    unknown: bool = False  # stands for columns that cannot be listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,9 @@ class QueryLineage:
         self._using: dict[int, dict[str, list[str]]] = {}
         self._name_indexes: dict[int, NameIndex | None] = {}
         self._in_progress: set[tuple[int, int]] = set()
+        self._shapes: dict[int, Shape] = {}
+        self._pivot_views: dict[int, list[PivotColumn]] = {}
+        self._pivot_indirect: dict[int, Lineage] = {}
 
     # ----------------------------------------------------------------- outputs
 
@@ -179,6 +193,8 @@ class QueryLineage:
         if isinstance(source, exp.Table):
             known = self._tables.columns(source)
             return known.top_level if known is not None else None
+        if isinstance(source, Pivoted):
+            return [column.name for column in self._pivot_view(source)]
         return [slot.name for slot in self.slots(source)]
 
     def _name_index(self, source: Source) -> NameIndex | None:
@@ -266,10 +282,19 @@ class QueryLineage:
                 full = ".".join([name, *path])
                 name = (known.find(full) if known is not None else None) or full
             return {(table.name, name): {Subtype.IDENTITY: False}}
+        if isinstance(source, Pivoted):
+            return self._pivot_column(source, column, path)
         if isinstance(source.expression, exp.UDTF) and not isinstance(source.expression, exp.Subquery):
             return self._udtf_lineage(source, column, path)
         if column == STAR:
-            return self.rows(source)
+            # the columns its unknown stars stand for (a dynamic PIVOT's are aggregates, not copies)
+            unknown = [index for index, slot in enumerate(self.slots(source)) if slot.unknown]
+            if not unknown:
+                return self.rows(source)
+            stars: Lineage = {}
+            for index in unknown:
+                merge(stars, self.slot_lineage(source, index))
+            return stars
         lineage = self.column_lineage(source, column)
         if lineage is None:
             return {}
@@ -281,6 +306,8 @@ class QueryLineage:
         """What stands for "all columns" of a source: ``table.*`` for each table underneath it."""
         if isinstance(source, exp.Table):
             return {(self._tables.of(source).name, STAR): {Subtype.IDENTITY: False}}
+        if isinstance(source, Pivoted):
+            return self.rows(source.base)
         key = (id(source), -1)
         if key in self._in_progress:
             return {}
@@ -350,8 +377,9 @@ class QueryLineage:
             else:
                 wanted = [q.casefold() for q in qualifier]
                 for source in sources.values():
-                    if isinstance(source, exp.Table):
-                        written = [p.casefold() for p in self._tables.of(source).written]
+                    table = _table_of(source)
+                    if table is not None:
+                        written = [p.casefold() for p in self._tables.of(table).written]
                         if written[-len(wanted) :] == wanted:
                             return source
             current = current.parent if current.scope_type in _CORRELATABLE else None
@@ -455,8 +483,7 @@ class QueryLineage:
         elif isinstance(expression, exp.Select):
             self._clause_lineage(scope, expression, lineage)
             for source in self.sources(scope).values():
-                if isinstance(source, Scope):
-                    merge(lineage, self.indirect(source))
+                merge(lineage, self._source_indirect(source))
         self._indirect[key] = lineage
         return lineage
 
@@ -546,6 +573,9 @@ class QueryLineage:
                     alias = _source_alias(node)
                 if source is None:
                     continue
+                for pivot in node.args.get("pivots") or []:
+                    source = Pivoted(source, pivot)
+                    alias = pivot.alias or alias
                 alias = alias or f"_{position}"
                 while alias in found:
                     alias = f"{alias}_{position}"
@@ -564,7 +594,8 @@ class QueryLineage:
             if alias.casefold() == folded:
                 return alias
         for alias, source in sources.items():
-            if isinstance(source, exp.Table) and source.name.casefold() == folded:
+            table = _table_of(source)
+            if table is not None and table.name.casefold() == folded:
                 return alias
         return None
 
@@ -612,6 +643,154 @@ class QueryLineage:
                     found[identifier.name.casefold()] = sides
         self._using[key] = found
         return found
+
+    # ----------------------------------------------------------------- PIVOT and UNPIVOT
+
+    def _shape(self, pivot: exp.Pivot) -> Shape:
+        found = self._shapes.get(id(pivot))
+        if found is None:
+            found = shape_of(pivot)
+            self._shapes[id(pivot)] = found
+        return found
+
+    def _pivot_view(self, pivoted: Pivoted) -> list[PivotColumn]:
+        """The output columns of an operator, in order (``docs/lineage.md``: PIVOT and UNPIVOT)."""
+        found = self._pivot_views.get(id(pivoted))
+        if found is not None:
+            return found
+        shape = self._shape(pivoted.pivot)
+        base = self.source_columns(pivoted.base)
+        known = [c for c in base or [] if c != STAR]
+        starred = self._unpivot_star(pivoted, shape)
+        consumed = shape.consumed | {c.name.casefold() for c in starred}
+        view: list[PivotColumn] = []
+        if shape.group is not None:
+            view.extend(PivotColumn(name, passthrough=name) for name in shape.group)
+        else:
+            view.extend(PivotColumn(c, passthrough=c) for c in known if c.casefold() not in consumed)
+            if base is None or STAR in base:
+                view.append(PivotColumn(STAR, passthrough=STAR, unknown=True))
+        if shape.made is None:
+            dynamic = Made(STAR, tuple(shape.dynamic), tuple(shape.conditions))
+            view.append(PivotColumn(STAR, made=dynamic, unknown=True))
+        else:
+            for made in shape.made:
+                if made.value and starred:
+                    made = replace(made, copies=(*made.copies, *starred))
+                view.append(PivotColumn(made.name, made=made))
+        if shape.renames:
+            head = view[: len(shape.renames)]
+            if any(column.unknown for column in head):
+                self._unresolve(f"{pivoted.pivot.alias}: column aliases of a (UN)PIVOT over unknown columns")
+            else:
+                renamed = [replace(c, name=n) for c, n in zip(head, shape.renames, strict=False)]
+                view = renamed + view[len(renamed) :]
+        self._pivot_views[id(pivoted)] = view
+        return view
+
+    def _unpivot_star(self, pivoted: Pivoted, shape: Shape) -> list[exp.Column]:
+        """DuckDB ``UNPIVOT t ON COLUMNS(* EXCLUDE (...))``: the input columns it lists, when known."""
+        if shape.star_except is None:
+            return []
+        base = self.source_columns(pivoted.base)
+        if base is None or STAR in base:
+            self._unresolve("UNPIVOT ON COLUMNS(*): the unpivoted columns are unknown (no schema)")
+        return [
+            exp.column(c)
+            for c in base or []
+            if c != STAR and c.casefold() not in shape.star_except and c.casefold() not in shape.consumed
+        ]
+
+    def _pivot_column(self, pivoted: Pivoted, column: str, path: list[str]) -> Lineage:
+        view = self._pivot_view(pivoted)
+        if column == STAR:
+            lineage: Lineage = {}
+            for entry in view:
+                if entry.unknown:
+                    merge(lineage, self._pivot_entry(pivoted, entry, []))
+            return lineage
+        folded = column.casefold()
+        for match in (lambda c: c.name == column, lambda c: c.name.casefold() == folded):
+            for entry in view:
+                if not entry.unknown and match(entry):
+                    return self._pivot_entry(pivoted, entry, path)
+        unknown = [entry for entry in view if entry.unknown]
+        if len(unknown) == 1:
+            entry = unknown[0]
+            if entry.passthrough is not None:
+                entry = replace(entry, passthrough=column)
+            return self._pivot_entry(pivoted, entry, path)
+        if unknown:
+            self._unresolve(f"{column}: passed through or made by a (UN)PIVOT whose columns are unknown")
+        return {}
+
+    def _pivot_entry(self, pivoted: Pivoted, entry: PivotColumn, path: list[str]) -> Lineage:
+        if entry.passthrough == STAR:
+            return self.rows(pivoted.base)
+        if entry.passthrough is not None:
+            return self.column_of(pivoted.base, entry.passthrough, path)
+        lineage: Lineage = {}
+        made = entry.made
+        if made is not None:
+            for node in (*made.aggregates, *made.copies):
+                merge(lineage, self._pivot_expression(pivoted, node, IDENTITY))
+            for node in made.conditions:
+                merge(lineage, self._pivot_expression(pivoted, node, Context(Subtype.CONDITIONAL)))
+        return lineage
+
+    def _pivot_rows(self, pivoted: Pivoted) -> Lineage:
+        """What decides the rows of an operator: PIVOT groups by what it passes through, UNPIVOT drops
+        rows whose listed column is NULL (unless NULLs are included)."""
+        found = self._pivot_indirect.get(id(pivoted))
+        if found is not None:
+            return found
+        lineage: Lineage = {}
+        merge(lineage, self._source_indirect(pivoted.base))
+        shape = self._shape(pivoted.pivot)
+        if shape.unpivot:
+            starred = self._unpivot_star(pivoted, shape)
+            filters = [*shape.filters, *starred] if shape.excludes_nulls else []
+            for node in filters:
+                merge(lineage, self._pivot_expression(pivoted, node, Context(Subtype.FILTER)))
+        else:
+            for entry in self._pivot_view(pivoted):
+                if entry.passthrough is not None and not entry.unknown:
+                    merge(
+                        lineage,
+                        _as(self.column_of(pivoted.base, entry.passthrough, []), Context(Subtype.GROUP_BY)),
+                    )
+        self._pivot_indirect[id(pivoted)] = lineage
+        return lineage
+
+    def _pivot_expression(self, pivoted: Pivoted, expression: exp.Expr, context: Context) -> Lineage:
+        """An expression inside an operator: its columns are columns of the operator's input."""
+        result: Lineage = {}
+        stack: list[tuple[exp.Expr, Context, frozenset[str]]] = [(expression, context, frozenset())]
+        while stack:
+            node, ctx, bound = stack.pop()
+            if isinstance(node, exp.Star) or (
+                isinstance(node, exp.Column) and isinstance(node.this, exp.Star)
+            ):
+                add_composed(result, ctx, self.rows(pivoted.base))
+                continue
+            if isinstance(node, (exp.Column, exp.Dot)):
+                path = column_path(node)
+                column = node if isinstance(node, exp.Column) else node.find(exp.Column)
+                if path is not None and column is not None and not (len(path) == 1 and path[0] in bound):
+                    width = len(column.parts)
+                    add_composed(result, ctx, self.column_of(pivoted.base, path[width - 1], path[width:]))
+                    continue
+            elif isinstance(node, (exp.Subquery, *_QUERIES, *_LEAF_VALUES)):
+                continue
+            stack.extend(_children(node, ctx, bound))
+        return result
+
+    def _source_indirect(self, source: Source) -> Lineage:
+        if isinstance(source, Scope):
+            return self.indirect(source)
+        if isinstance(source, Pivoted):
+            return self._pivot_rows(source)
+        return {}
 
     # ----------------------------------------------------------------- table functions
 
@@ -729,6 +908,12 @@ def _as(lineage: Lineage, context: Context) -> Lineage:
     result: Lineage = {}
     add_composed(result, context, lineage)
     return result
+
+
+def _table_of(source: Source) -> exp.Table | None:
+    if isinstance(source, exp.Table):
+        return source
+    return source.table if isinstance(source, Pivoted) else None
 
 
 def _star_of(projection: exp.Expr) -> exp.Star | None:

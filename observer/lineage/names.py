@@ -6,6 +6,7 @@ import re
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 # Names that people (and other tools' corpora) use for dialects sqlglot knows under another name.
 DIALECT_ALIASES = {
@@ -78,6 +79,13 @@ def shard_family(name: str) -> str:
         prefix = wildcard.group("prefix").rstrip("_")
         return f"{prefix}_yyyymmdd" if prefix else "yyyymmdd"
     return name
+
+
+def normalized_qualifier(dialect: Dialect, text: str, level: str, quoted: bool = False) -> str:
+    """A database (``level="catalog"``) or schema (``"db"``) name, normalised as in a table reference."""
+    table = exp.Table(this=exp.to_identifier("t"), **{level: exp.Identifier(this=text, quoted=quoted)})
+    normalize_identifiers(table, dialect=dialect)
+    return str(table.args[level].name)
 
 
 def qualify_parts(parts: list[str], default_db: str | None, default_schema: str | None) -> list[str]:

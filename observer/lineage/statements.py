@@ -28,6 +28,8 @@ from observer.lineage.model import (
     Subtype,
     Transformation,
 )
+from observer.lineage.names import normalized_qualifier
+from observer.lineage.session import Written, session_change
 from observer.lineage.tables import TableName, TableNames, cte_names, is_real_table
 from observer.lineage.transformations import Lineage, merge
 
@@ -45,6 +47,7 @@ class Environment:
     default_schema: str | None
     fold_shards: bool
     lateral_aliases: bool
+    pivots: bool = False  # the script mentions (UN)PIVOT: DuckDB's statement form may need rewriting
 
     def table_names(self) -> TableNames:
         return TableNames(self.dialect, self.columns, self.default_db, self.default_schema, self.fold_shards)
@@ -70,6 +73,7 @@ class StatementAnalysis:
             self._select_tables()
         else:
             self.result.type = StatementType.OTHER
+        self._session()
 
     def columns(self) -> None:
         statement = self.statement
@@ -368,6 +372,26 @@ class StatementAnalysis:
             )
         if self.target is not None:
             self.env.columns.rename(old.parts, self.target.parts)
+
+    # ----------------------------------------------------------------- USE, SET search_path, ...
+
+    def _session(self) -> None:
+        """Statements after ``USE db`` and the like resolve unqualified tables against the new defaults."""
+        change = session_change(self.statement, self.env.dialect_name, self.env.default_schema)
+        if change is None:
+            return
+        if change.problem:
+            self.result.unresolved.append(change.problem)
+            return
+        if change.database is not None:
+            self.env.default_db = self._session_name(change.database, "catalog")
+        if change.schema is not None:
+            self.env.default_schema = self._session_name(change.schema, "db")
+
+    def _session_name(self, name: str | Written, level: str) -> str:
+        if isinstance(name, str):
+            return name  # taken from the normalised statement
+        return normalized_qualifier(self.env.dialect, name.text, level, name.quoted)
 
     # ----------------------------------------------------------------- shared pieces
 
