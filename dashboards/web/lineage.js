@@ -228,8 +228,10 @@ class Explorer {
     this.banner.hidden = !this.graph.truncated;
     this.banner.textContent = this.graph.truncated ? `Showing the first ${MAX_NODES} nodes: lower the levels to see a complete neighbourhood.` : "";
     if (!this.graph.nodes.has(this.state.selected)) this.state.selected = focus;
+    const before = this.items.get(focus)?.pos;
     this.draw();
     if (!keepView) this.initialView();
+    else if (before) this.keepInPlace(focus, before);
     this.svg.removeAttribute("aria-busy");
     this.main.dataset.ready = "lineage";
   }
@@ -908,6 +910,15 @@ class Explorer {
     const cx = item.pos.x + item.pos.width / 2;
     const cy = item.pos.y + Math.min(item.pos.height, 200) / 2;
     this.transform = { k: zoom, x: box.width / 2 - cx * zoom, y: box.height / 2 - cy * zoom };
+    this.applyTransform();
+  }
+
+  /** After the graph grew or shrank around it, the node is back where it was on screen. */
+  keepInPlace(id, before) {
+    const after = this.items.get(id)?.pos;
+    if (!after) return;
+    const { x, y, k } = this.transform;
+    this.transform = { k, x: x + (before.x - after.x) * k, y: y + (before.y - after.y) * k };
     this.applyTransform();
   }
 

@@ -1,5 +1,7 @@
-"""Browser tests: Debian's Chromium driven by Playwright against a live Observer filled with the shop
-warehouse through the real ingest and findings endpoints. Skipped when /usr/bin/chromium is absent.
+"""Browser tests against a live Observer filled with the shop warehouse through the real ingest and
+findings endpoints: Debian's Chromium driven by Playwright (skipped when /usr/bin/chromium is absent),
+and Debian's Firefox ESR driven over WebDriver BiDi by tests/web/bidi.py (skipped when
+/usr/bin/firefox-esr is absent).
 
 ``--screenshots=DIR`` saves the README's screenshots there (``make screenshots``).
 """
@@ -25,8 +27,10 @@ from observer.incidents.graph_lineage import GraphLineage
 from observer.runtime import Runtime
 from tests.conftest import free_port
 from tests.web import shop
+from tests.web.bidi import Firefox, Tab
 
 CHROMIUM = Path("/usr/bin/chromium")
+FIREFOX = Path("/usr/bin/firefox-esr")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -163,3 +167,20 @@ def page(browser: Any, shop_server: str) -> Iterator[Any]:
     tab.errors = errors
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="session")
+def firefox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Firefox]:
+    if not FIREFOX.exists():
+        pytest.skip("no browser: /usr/bin/firefox-esr is not installed (apt-get install firefox-esr)")
+    instance = Firefox.launch(FIREFOX, tmp_path_factory.mktemp("firefox"))
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def firefox_tab(firefox: Firefox, shop_server: str) -> Iterator[Tab]:
+    tab = firefox.new_tab(VIEWPORT["width"], VIEWPORT["height"])
+    tab.base_url = shop_server
+    yield tab
+    tab.close()

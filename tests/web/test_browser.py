@@ -77,8 +77,12 @@ def test_a_marts_lineage_walks_upstream_level_by_level(page: Any) -> None:
     open_view(page, lineage_path("analytics.marts.fct_revenue_daily", up=1, down=0), "lineage")
     assert node(page, dataset_node("analytics.marts.fct_orders")).count() == 1
     assert node(page, dataset_node("analytics.staging.stg_orders")).count() == 0
+    mart = node(page, dataset_node("analytics.marts.fct_revenue_daily"))
+    before = mart.bounding_box()
     page.locator("button[aria-label='One more level upstream']").click()
     page.wait_for_selector(f'g.node[data-id="{dataset_node("analytics.staging.stg_orders")}"]')
+    after = mart.bounding_box()  # the graph grew to the left; the mart stays where the user looked at it
+    assert abs(after["x"] - before["x"]) < 1 and abs(after["y"] - before["y"]) < 1
     assert page.locator(".stepper output").first.inner_text() == "2"
     assert "up=2" in page.url
     page.locator("svg.lineage-canvas").focus()
