@@ -133,10 +133,5 @@ class ColumnSource:
             TableColumns(columns) if columns is not None else None
         )
 
-    def rename(self, old: Sequence[str], new: Sequence[str]) -> None:
-        found = self.lookup(old, old)
-        self._session[tuple(p.casefold() for p in new)] = found
-        self._session[tuple(p.casefold() for p in old)] = None
-
     def drop(self, qualified: Sequence[str]) -> None:
         self._session.pop(tuple(p.casefold() for p in qualified), None)

@@ -8,11 +8,13 @@ branch becomes such a SELECT over ``target JOIN source ON ...`` with the branch'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.scope import build_scope
 
 from observer.lineage.budget import Budget
@@ -34,6 +36,8 @@ from observer.lineage.tables import TableName, TableNames, cte_names, is_real_ta
 from observer.lineage.transformations import Lineage, merge
 
 _SUBTYPE_ORDER = {subtype: position for position, subtype in enumerate(Subtype)}
+_RENAME_TABLE = re.compile(r"^\s*TABLE\s+", re.IGNORECASE)
+_TO = re.compile(r"\s+TO\s+", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -63,6 +67,9 @@ class StatementAnalysis:
         self.names = env.table_names()
         self.result = StatementLineage(type=StatementType.OTHER)
         self._ctes = cte_names(statement)
+        self._renames: list[tuple[TableName, TableName]] = []
+        self._column_renames: list[tuple[str, str]] = []
+        self._altered: TableName | None = None  # its columns are added, dropped or renamed
 
     # The table-level part runs first so that it survives any failure of the column-level part.
     def tables(self) -> None:
@@ -89,8 +96,10 @@ class StatementAnalysis:
             self._merge_columns()
         elif isinstance(statement, exp.Update):
             self._update_columns()
-        elif isinstance(statement, exp.Alter) and self.result.type is StatementType.RENAME:
+        elif self.result.type is StatementType.RENAME:
             self._rename_columns()
+        elif isinstance(statement, exp.Alter) and isinstance(statement.this, exp.Table):
+            self._alter_columns(self.names.of(statement.this))
         if self.result.unresolved and self.result.status is Status.OK:
             self.result.status = Status.PARTIAL
 
@@ -104,6 +113,8 @@ class StatementAnalysis:
             exp.TruncateTable: self._truncate_tables,
             exp.Drop: self._drop_tables,
             exp.Alter: self._alter_tables,
+            exp.Command: self._command_tables,
+            exp.Execute: self._execute_tables,
         }
 
     # ----------------------------------------------------------------- SELECT (and SELECT INTO)
@@ -346,32 +357,136 @@ class StatementAnalysis:
         table = alter.this if isinstance(alter.this, exp.Table) else None
         if table is None:
             return
-        renames = [a for a in alter.args.get("actions") or [] if isinstance(a, exp.AlterRename)]
-        old = self.names.of(table)
-        if renames and isinstance(renames[0].this, exp.Table):
+        actions = alter.args.get("actions") or []
+        renames = [a for a in actions if isinstance(a, exp.AlterRename) and isinstance(a.this, exp.Table)]
+        swaps = [a for a in actions if isinstance(a, exp.SwapTable) and isinstance(a.this, exp.Table)]
+        misread = [o for o in alter.args.get("options") or [] if isinstance(o, exp.ToTableProperty)]
+        if renames and misread:
+            # PostgreSQL ``RENAME v TO w`` (COLUMN left out) reaches us as a table rename to v
+            self._column_renames = [(renames[0].this.name, misread[0].this.name)]
+        elif renames:
             new = renames[0].this
             if not new.args.get("db") and table.args.get("db"):  # RENAME TO keeps the schema
                 new.set("db", table.args["db"].copy())
                 if table.args.get("catalog") is not None:
                     new.set("catalog", table.args["catalog"].copy())
+            self._rename(table, new)
+            return
+        elif swaps:  # Snowflake: each table takes the other's contents
+            self._rename(table, swaps[0].this)
+            self._rename(swaps[0].this, table)
+            return
+        for action in actions:
+            if isinstance(action, exp.RenameColumn) and isinstance(action.args.get("to"), exp.Expr):
+                self._column_renames.append((action.this.name, action.args["to"].name))
+            elif isinstance(action, exp.ModifyColumn) and action.args.get("rename_from") is not None:
+                self._column_renames.append((action.args["rename_from"].name, action.this.name))
+        name = self.names.of(table)
+        self.result.outputs = [name.name]
+        if self._column_renames:
             self.result.type = StatementType.RENAME
-            self.result.inputs.append(old.name)
-            self._set_target(new)
-        else:
-            self.result.type = StatementType.OTHER
-            self.result.outputs.append(old.name)
+            self.result.inputs = [name.name]
+            self._altered = name
+
+    def _command_tables(self) -> None:
+        """MySQL ``RENAME TABLE a TO b, c TO d``, which sqlglot keeps as text."""
+        command = self.statement
+        text = command.expression.name if isinstance(command.expression, exp.Expr) else ""
+        if str(command.this or "").upper() != "RENAME" or not _RENAME_TABLE.match(text):
+            return
+        for pair in _RENAME_TABLE.sub("", text).split(","):
+            names = _TO.split(pair.strip())
+            tables = [self._parse_table(n) for n in names] if len(names) == 2 else []
+            if len(tables) == 2 and tables[0] is not None and tables[1] is not None:
+                self._rename(tables[0], tables[1])
+
+    def _execute_tables(self) -> None:
+        """T-SQL ``EXEC sp_rename 'schema.old', 'new' [, 'COLUMN']``."""
+        execute = self.statement
+        if not isinstance(execute.this, exp.Table) or execute.this.name.lower() != "sp_rename":
+            return
+        named = {"objname": 0, "newname": 1, "objtype": 2}
+        values: dict[int, str] = {}
+        for position, argument in enumerate(execute.expressions):
+            if isinstance(argument, exp.EQ) and isinstance(argument.this, exp.Parameter):
+                position = named.get(argument.this.name.lower(), -1)
+                argument = argument.expression
+            if isinstance(argument, (exp.Literal, exp.National)):
+                values[position] = argument.name
+        if 0 not in values or 1 not in values:
+            return
+        kind = values.get(2, "").upper()
+        old = self._parse_table(values[0])
+        if old is None:
+            return
+        if kind == "COLUMN":
+            column = old.name
+            table = self._parse_table(".".join(p.sql(dialect=self.env.dialect) for p in old.parts[:-1]))
+            if table is not None:
+                name = self.names.of(table)
+                self.result.type = StatementType.RENAME
+                self.result.inputs = self.result.outputs = [name.name]
+                self._altered = name
+                self._column_renames = [(column, values[1])]
+        elif kind in ("", "OBJECT"):
+            new = old.copy()
+            new.set("this", exp.to_identifier(values[1]))
+            self._rename(old, new)
+
+    def _parse_table(self, text: str) -> exp.Table | None:
+        try:
+            table = exp.to_table(text.strip(), dialect=self.env.dialect)
+        except Exception:
+            return None
+        return normalize_identifiers(table, dialect=self.env.dialect) if table.name else None
+
+    def _rename(self, old: exp.Table, new: exp.Table) -> None:
+        """One table renamed (or, twice, swapped): the new name's columns are the old name's."""
+        self.result.type = StatementType.RENAME
+        pair = (self.names.of(old), self.names.of(new))
+        self._renames.append(pair)
+        self.result.inputs = _unique([*self.result.inputs, pair[0].name])
+        self.result.outputs = _unique([*self.result.outputs, pair[1].name])
 
     def _rename_columns(self) -> None:
-        table = self.statement.this
+        """Renamed tables take their columns along; renamed columns come from their old selves."""
+        known = {old: self.names.columns(old) for old, _ in self._renames}
+        for old, new in self._renames:
+            columns = known[old]
+            if columns is not None:
+                lineage = [
+                    OutputColumn(c, {(old.name, c): {Subtype.IDENTITY: False}}) for c in columns.top_level
+                ]
+                self._add_columns(new, lineage)
+        renamed = {new for _, new in self._renames}
+        for old, _ in self._renames:
+            if old not in renamed:
+                self.env.columns.define(old.parts, None)  # gone (known to have no columns)
+        for old, new in self._renames:
+            columns = known[old]
+            self.env.columns.define(new.parts, columns.names if columns is not None else None)
+        if self._altered is not None:
+            self._alter_columns(self._altered)
+
+    def _alter_columns(self, table: TableName) -> None:
+        """ADD / DROP / RENAME COLUMN: later statements see the table's new columns."""
         known = self.names.columns(table)
-        old = self.names.of(table)
-        if known is not None:
-            self._add_columns(
-                self.target,
-                [OutputColumn(c, {(old.name, c): {Subtype.IDENTITY: False}}) for c in known.top_level],
-            )
-        if self.target is not None:
-            self.env.columns.rename(old.parts, self.target.parts)
+        for old, new in self._column_renames:
+            source = (known.find(old) if known is not None else None) or old
+            self._add_columns(table, [OutputColumn(new, {(table.name, source): {Subtype.IDENTITY: False}})])
+        if known is None:
+            return
+        columns = list(known.names)
+        renamed = {(known.find(old) or old): new for old, new in self._column_renames}
+        columns = [renamed.get(c, c) for c in columns]
+        actions = self.statement.args.get("actions") if isinstance(self.statement, exp.Alter) else None
+        for action in actions or []:
+            if isinstance(action, exp.ColumnDef) and action.name:
+                columns.append(action.name)
+            elif isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() == "COLUMN":
+                dropped = {(known.find(c.name) or c.name).casefold() for c in action.args.get("tables") or []}
+                columns = [c for c in columns if c.casefold() not in dropped]
+        self.env.columns.define(table.parts, columns)
 
     # ----------------------------------------------------------------- USE, SET search_path, ...
 

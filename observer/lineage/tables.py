@@ -94,7 +94,7 @@ def cte_names(statement: exp.Expr) -> set[str]:
 
 
 _NAME_TOKENS = frozenset({TokenType.VAR, TokenType.IDENTIFIER})
-_READ_AFTER = frozenset({TokenType.FROM, TokenType.JOIN, TokenType.USING})
+_READ_AFTER = frozenset({TokenType.FROM, TokenType.JOIN, TokenType.USING, TokenType.PIVOT, TokenType.UNPIVOT})
 _WRITE_AFTER = frozenset({TokenType.INTO, TokenType.UPDATE, TokenType.TABLE, TokenType.VIEW})
 
 

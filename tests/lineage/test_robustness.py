@@ -15,6 +15,8 @@ SEEDS = [
     "WITH c AS (SELECT * FROM t) MERGE INTO m USING c ON m.id = c.id WHEN MATCHED THEN UPDATE SET v = c.v",
     "UPDATE t SET a = s.b FROM s WHERE s.id = t.id; DELETE FROM t WHERE a IS NULL",
     "CREATE VIEW v AS SELECT CASE WHEN a THEN b ELSE c END AS d FROM (SELECT * FROM t) q",
+    "SELECT * FROM t PIVOT (SUM(v) FOR k IN ('a', 'b')) AS p UNPIVOT (x FOR n IN (a, b))",
+    "USE SCHEMA s; PIVOT t ON k USING sum(v); ALTER TABLE t RENAME COLUMN a TO b; ALTER TABLE t SWAP WITH u",
 ]
 DIALECTS = [
     None,
@@ -49,6 +51,13 @@ SQL_ALPHABET = st.sampled_from(
         "GROUP BY",
         "MERGE",
         "UPDATE",
+        "PIVOT",
+        "UNPIVOT",
+        "FOR",
+        "IN",
+        "USE",
+        "ALTER TABLE",
+        "RENAME",
     ]
 )
 
