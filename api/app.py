@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import install_error_handlers
 from api.routes import (
@@ -51,7 +53,7 @@ def create_app(runtime: Runtime, *, start_services: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.middleware("http")(_request_context)
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     # domain routers: one line per domain module
     app.include_router(incidents.router)
@@ -65,22 +67,34 @@ def create_app(runtime: Runtime, *, start_services: bool = True) -> FastAPI:
     return app
 
 
-def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+class RequestContext:
+    """Per request: a request id (the client's ``X-Request-ID`` or a new one) in the logs and the
+    response, and the HTTP metrics by route template. Plain ASGI, so it adds no task or body
+    streaming of its own to a request."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    token = request_id.set(rid)
-    started = time.perf_counter()
-    try:
-        response = await call_next(request)
-    finally:
-        request_id.reset(token)
-    elapsed = time.perf_counter() - started
-    route = _route_template(request)
-    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    HTTP_LATENCY.labels(request.method, route).observe(elapsed)
-    response.headers["X-Request-ID"] = rid
-    return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex[:16]
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+            route = str(getattr(scope.get("route"), "path", "unmatched"))
+            HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)

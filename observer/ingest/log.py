@@ -159,12 +159,13 @@ def event_rows(events: Sequence[ParsedEvent], received_at: object) -> list[dict[
 class EventLog:
     """The group-commit appender (a :class:`observer.runtime.Service`).
 
-    ``background`` (the projection step) runs on the same thread, between group commits: after a
-    lull of ``lull`` seconds without appends, and at least every ``background_every`` seconds under
-    load (a small step then). So the projection gets a bounded share of the process while appends
-    wait, and the store never has two writers of this process waiting on each other (SQLite has
-    one write lock). The step returns how much it did; 0 means "caught up", and the thread then
-    only wakes for appends or every ``idle_wait`` seconds (for events other processes appended).
+    ``background`` (the projection step) runs on the same thread, between group commits, so the
+    store never has two writers of this process waiting on each other (SQLite has one write lock).
+    While appends keep arriving (one within the last ``quiet`` seconds) it gets at most
+    ``background_share`` of the thread's time, in whole steps so that each step's fixed cost is
+    spread over many events; once appends pause it runs step after step until caught up. A step
+    returns how much it did; 0 means "caught up", and the thread then only wakes for appends or every
+    ``idle_wait`` seconds (for events other processes appended).
     """
 
     name = "ingest-log"
@@ -177,9 +178,9 @@ class EventLog:
         max_events: int = 5000,
         durable: bool = True,
         on_commit: Callable[[int], None] | None = None,
-        background: Callable[[bool], int] | None = None,
-        background_every: float = 1.0,
-        lull: float = 0.02,
+        background: Callable[[], int] | None = None,
+        background_share: float = 0.3,
+        quiet: float = 0.1,
         idle_wait: float = 1.0,
     ) -> None:
         self._store = store
@@ -191,11 +192,12 @@ class EventLog:
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
         self._background = background
-        self._background_every = background_every
+        self._background_share = background_share
         self._idle_wait = idle_wait
-        self._lull = lull
+        self._quiet = quiet
         self._background_pending = background is not None
-        self._background_at = 0.0
+        self._background_next = 0.0
+        self._appended_at = 0.0
 
     def start(self) -> None:
         if self._thread is None:
@@ -228,9 +230,9 @@ class EventLog:
         stopping = False
         while not stopping:
             try:
-                first = self._queue.get(timeout=self._lull if self._background_pending else self._idle_wait)
+                first = self._queue.get(timeout=self._wait())
             except queue.Empty:
-                self._run_background(busy=False)
+                self._maybe_run_background()
                 continue
             if first is None:
                 break
@@ -246,23 +248,35 @@ class EventLog:
                 group.append(item)
                 count += len(item.events)
             self._commit(group)
+            self._appended_at = time.monotonic()
             self._background_pending = self._background is not None
-            if time.monotonic() - self._background_at >= self._background_every:
-                self._run_background(busy=True)
+            self._maybe_run_background()
         if self._connection is not None:
             self._connection.close()
 
-    def _run_background(self, *, busy: bool) -> None:
-        """One bounded step of the background task (the projection), between group commits;
-        ``busy``: appends are waiting, take a small step."""
-        self._background_at = time.monotonic()
-        if self._background is None:
+    def _background_allowed_at(self) -> float:
+        """When the next background step may run: at once in a pause, else when its share allows."""
+        return min(self._background_next, self._appended_at + self._quiet)
+
+    def _wait(self) -> float:
+        if not self._background_pending:
+            return self._idle_wait
+        return min(self._idle_wait, max(0.001, self._background_allowed_at() - time.monotonic()))
+
+    def _maybe_run_background(self) -> None:
+        """One step of the background task (the projection) if there is work and it is its turn."""
+        started = time.monotonic()
+        if self._background is None or not self._background_pending:
+            return
+        if started < self._background_allowed_at():
             return
         try:
-            self._background_pending = self._background(busy) > 0
+            self._background_pending = self._background() > 0
         except Exception:
             log.exception("the projection step failed; retrying in %.0fs", self._idle_wait)
             self._background_pending = False
+        finished = time.monotonic()
+        self._background_next = finished + (finished - started) * (1 / self._background_share - 1)
 
     def _commit(self, group: list[_Request]) -> None:
         events = [event for request in group for event in request.events]

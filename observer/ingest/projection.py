@@ -759,10 +759,6 @@ class ProjectionWorker:
                 self._wake.wait(self._idle_wait)
                 self._wake.clear()
 
-    def step(self, busy: bool) -> int:
-        """One step for the event log's thread: a quarter batch while appends are waiting."""
-        return self.run_once(max(1, self._batch_size // 4) if busy else None)
-
     def drain(self) -> int:
         """Project everything in the log now; return the number of events projected."""
         total = 0

@@ -59,7 +59,7 @@ class IngestService:
             max_events=settings.commit_max_events,
             durable=settings.durable_commits,
             on_commit=self.progress.committed,
-            background=self.worker.step if self.worker is not None else None,
+            background=self.worker.run_once if self.worker is not None else None,
         )
         self._stopping = threading.Event()
         self._retention: threading.Thread | None = None
