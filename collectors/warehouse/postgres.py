@@ -102,7 +102,13 @@ class PostgresAdapter(Adapter):
     def engine_options(self) -> dict[str, Any]:
         timeout_ms = self.timeout_seconds() * 1000
         options = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c TimeZone=UTC"
-        return {"connect_args": {"options": options, "application_name": "observer-collector"}}
+        return {
+            "connect_args": {
+                "options": options,
+                "application_name": "observer-collector",
+                "connect_timeout": self.timeout_seconds(),  # a host that does not answer is an error too
+            }
+        }
 
     def snapshot(self, connection: Connection) -> Snapshot:
         database, user, default_schema = connection.execute(text(IDENTITY_SQL)).one()
