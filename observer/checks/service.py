@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from observer.checks.incidents import to_incident_inputs
+from observer.checks.metrics import CheckMetrics
 from observer.checks.results import CheckResult
 from observer.checks.store import AVAILABLE, run_checks
 from observer.config.settings import ChecksSettings
@@ -39,11 +40,18 @@ class CheckPasses:
         self.lineage = lineage or NoLineage()
         self.kinds = list(kinds)
         self.schema_since: datetime | None = None
+        self.metrics = CheckMetrics()
 
     def run(self, now: datetime) -> tuple[list[CheckResult], ProcessReport]:
         since, self.schema_since = self.schema_since, now
         kinds = [kind for kind in self.kinds if kind != "schema" or since is not None]
-        results = run_checks(self.store, self.settings, kinds, now, lineage=self.lineage, schema_since=since)
+        results = self.metrics.run(
+            kinds,
+            lambda kind: run_checks(
+                self.store, self.settings, [kind], now, lineage=self.lineage, schema_since=since
+            ),
+            now,
+        )
         findings, passes = to_incident_inputs(results)
         return results, self.incidents.process(findings, passes)
 
