@@ -120,4 +120,5 @@ def sql_lineage_worker(runtime: Runtime, graph: GraphWriter) -> SqlLineageWorker
         graph,
         time_budget_s=lineage.time_budget.total_seconds(),
         default_dialect=lineage.default_dialect,
+        store=runtime.store,
     )

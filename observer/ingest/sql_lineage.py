@@ -20,6 +20,8 @@ from observer.graph.model import (
 )
 from observer.ingest.sql_queue import QueuedQuery, SqlLineageQueue
 from observer.lineage import LineageResult, Status, analyze_sql
+from observer.lineage.store_catalog import StoreCatalog
+from observer.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +73,25 @@ class SqlLineageWorker:
         *,
         time_budget_s: float,
         default_dialect: str | None = None,
+        store: Store | None = None,
     ) -> None:
         self._queue = queue
         self._graph = graph
         self._time_budget_s = time_budget_s
         self._default_dialect = default_dialect
+        self._store = store  # SELECT * and unqualified columns are resolved with its latest schemas
 
     def run_once(self, limit: int = 20) -> int:
         """Analyse up to ``limit`` queries; stop early (leaving them queued) if the graph is down."""
         done = 0
         for query in self._queue.pending(limit):
             assert query.id is not None
+            catalog = StoreCatalog(self._store, query.default_namespace) if self._store is not None else None
             result = analyze_sql(
-                query.sql, dialect_of(query.dialect, self._default_dialect), time_budget_s=self._time_budget_s
+                query.sql,
+                dialect_of(query.dialect, self._default_dialect),
+                catalog=catalog,
+                time_budget_s=self._time_budget_s,
             )
             batch = lineage_batch(query, result)
             try:
