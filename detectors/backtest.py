@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from detectors.freshness import DAY, FreshnessModel, learn_rhythm, learning_cutoff, next_due
+from detectors.freshness import DAY, learn_rhythms
 from detectors.series import SeriesInput, SeriesJudgement, infer_metric_kind, judge
 from detectors.settings import FreshnessSettings, MetricKind, SeriesSettings
 
@@ -125,67 +125,68 @@ def point_records(judgements: Sequence[SeriesJudgement]) -> pd.DataFrame:
 
 
 def backtest_freshness(
-    frame: pd.DataFrame,
-    until: datetime,
-    check_every: timedelta,
-    settings: FreshnessSettings,
-    learn: Callable[[np.ndarray, FreshnessSettings], FreshnessModel | None] = learn_rhythm,
+    frame: pd.DataFrame, until: datetime, check_every: timedelta, settings: FreshnessSettings
 ) -> pd.DataFrame:
     """Every check time, from each series' first update to ``until``, that finds the table overdue.
 
     Exactly what :func:`detectors.freshness.freshness_status` answers at each check, computed in
     bulk: the rhythm changes only at midnight UTC (it is learned from the updates before the day)
     and the deadline only when an update lands, so each (update, day) stretch is asked once and is
-    overdue from its deadline until the next update or midnight.
+    overdue from its deadline until the next update or midnight. All the days of a series are
+    learned in one call (:func:`detectors.freshness.learn_rhythms`).
     """
     step = int(pd.Timedelta(check_every).value)
     end = pd.Timestamp(until).tz_convert("UTC").value if pd.Timestamp(until).tz else pd.Timestamp(until).value
-    names: list[str] = []
-    checks: list[np.ndarray] = []
-    lasts: list[np.ndarray] = []
-    dues: list[np.ndarray] = []
-    for name, rows in frame.groupby("series", sort=False):
-        updates = np.unique(pd.DatetimeIndex(rows["timestamp"]).as_unit("ns").asi8)
+    parts: list[pd.DataFrame] = []
+    for name, updates in _updates_by_series(frame):
         first = int(updates[0])
-        models: dict[int, FreshnessModel | None] = {}
-        for i, last in enumerate(updates.tolist()):
-            if last > end:
-                break
-            following = int(updates[i + 1]) if i + 1 < len(updates) else end + 1
-            stop = min(following, end + 1)  # checks strictly before the next update, up to until
-            day = learning_cutoff(last)
-            while day < stop:
-                if day not in models:
-                    models[day] = learn(updates[: np.searchsorted(updates, day)], settings)
-                due = next_due(models[day], updates[: i + 1], settings)
-                segment_end = min(stop, day + DAY)
-                if due is not None and due < segment_end:
-                    begin = max(due + 1, last, day)
-                    times = (
-                        first
-                        + np.arange(_ceil_div(begin - first, step), _ceil_div(segment_end - first, step))
-                        * step
-                    )
-                    if times.size:
-                        names.append(str(name))
-                        checks.append(times)
-                        lasts.append(np.full(times.size, last))
-                        dues.append(np.full(times.size, due))
-                day += DAY
-    if not checks:
+        last = updates[updates <= end]
+        if not last.size:
+            continue
+        # Checks strictly before the next update, up to ``until``, split at each midnight.
+        stop = np.minimum(np.r_[updates[1:], end + 1][: last.size], end + 1)
+        first_day = last - last % DAY
+        days = _ceil_div(stop - first_day, DAY)
+        update = np.repeat(np.arange(last.size), days)
+        day = first_day[update] + (np.arange(update.size) - np.repeat(np.cumsum(days) - days, days)) * DAY
+        cutoffs, model = np.unique(day, return_inverse=True)
+        due, known = learn_rhythms(updates, cutoffs, settings).due(model, last[update], settings)
+        segment_end = np.minimum(stop[update], day + DAY)
+        late = np.flatnonzero(known & (due < segment_end))
+        begin = np.maximum(np.maximum(due[late] + 1, last[update[late]]), day[late])
+        low = _ceil_div(begin - first, step)
+        count = np.maximum(_ceil_div(segment_end[late] - first, step) - low, 0)
+        if not count.sum():
+            continue
+        offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "series": str(name),
+                    "checked_at": pd.to_datetime(first + (np.repeat(low, count) + offset) * step, utc=True),
+                    "last_update": pd.to_datetime(np.repeat(last[update[late]], count), utc=True),
+                    "expected_by": pd.to_datetime(np.repeat(due[late], count), utc=True),
+                }
+            )
+        )
+    if not parts:
         return pd.DataFrame({name: [] for name in OVERDUE_FIELDS})
-    sizes = [c.size for c in checks]
-    result = pd.DataFrame(
-        {
-            "series": np.repeat(names, sizes),
-            "checked_at": pd.to_datetime(np.concatenate(checks), utc=True),
-            "last_update": pd.to_datetime(np.concatenate(lasts), utc=True),
-            "expected_by": pd.to_datetime(np.concatenate(dues), utc=True),
-        }
-    )
+    result = pd.concat(parts, ignore_index=True)
     result["anomaly"] = True
     return result
 
 
-def _ceil_div(a: int, b: int) -> int:
+def _updates_by_series(frame: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """Each series' distinct update times (sorted int64 ns), in order of first appearance."""
+    codes, names = pd.factorize(frame["series"])
+    stamps = pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8
+    order = np.lexsort((stamps, codes))
+    codes, stamps = codes[order], stamps[order]
+    keep = np.r_[True, (codes[1:] != codes[:-1]) | (stamps[1:] != stamps[:-1])]
+    codes, stamps = codes[keep], stamps[keep]
+    bounds = np.searchsorted(codes, np.arange(len(names) + 1))
+    return [(str(names[i]), stamps[bounds[i] : bounds[i + 1]]) for i in range(len(names))]
+
+
+def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
     return -((-a) // b)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detectors.findings import FindingKind
-from detectors.freshness import Rhythm, detect_freshness, freshness_status
+from detectors.freshness import DAY, Rhythm, detect_freshness, freshness_status, learn_rhythms
 from detectors.settings import FreshnessSettings, FreshnessSLA
 
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)
@@ -105,3 +105,39 @@ def test_every_sensitivity_flags_a_skipped_day(sensitivity: str):
     updates = daily_updates(40)
     settings = FreshnessSettings(sensitivity=sensitivity)  # type: ignore[arg-type]
     assert freshness_status(updates, updates[-1] + timedelta(days=2), settings).overdue
+
+
+def _same_model(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    fields = ("rhythm", "period", "phase", "typical_lateness", "tolerance", "max_gap")
+    same_active = (a.active is None and b.active is None) or (
+        a.active is not None and b.active is not None and np.array_equal(a.active, b.active)
+    )
+    return same_active and all(getattr(a, f) == getattr(b, f) for f in fields)
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        daily_updates(60, weekdays_only=True, seed=3),
+        [MONDAY + timedelta(hours=h, minutes=(h * 13) % 9) for h in range(24 * 45) if h % 24 not in (3, 4)],
+        [MONDAY + timedelta(hours=6 * k, minutes=20 + (k * 7) % 11) for k in range(4 * 50)],
+        [
+            MONDAY + timedelta(seconds=float(s))
+            for s in np.cumsum(np.random.default_rng(2).exponential(5 * 3600, 250))
+        ],
+    ],
+    ids=["weekdays", "hourly-with-quiet-hours", "every-6h", "irregular"],
+)
+def test_learning_every_day_at_once_gives_what_each_day_learns_alone(updates: list[datetime]):
+    stamps = np.array([int(u.timestamp()) * 10**9 for u in updates], dtype=np.int64)
+    first_day = stamps[0] - stamps[0] % DAY
+    cutoffs = np.arange(first_day, stamps[-1] + 2 * DAY, DAY)
+    bulk = learn_rhythms(stamps, cutoffs, FreshnessSettings())
+    learned = 0
+    for row, cutoff in enumerate(cutoffs.tolist()):
+        alone = learn_rhythms(stamps[stamps < cutoff], np.array([cutoff]), FreshnessSettings()).model(0)
+        assert _same_model(bulk.model(row), alone), row
+        learned += alone is not None
+    assert learned >= len(cutoffs) - 5
