@@ -65,6 +65,7 @@ class Firefox:
             connect(url, max_size=None, open_timeout=30)
         )
         self._next_id = 0
+        self._answers: dict[int, dict[str, Any]] = {}
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
         capabilities = self.command("session.new", {"capabilities": {}})["capabilities"]
         self.version = f"{capabilities['browserName']} {capabilities['browserVersion']}"
@@ -113,24 +114,27 @@ class Firefox:
         )
 
     def command(self, method: str, params: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
-        """Sends one command and returns its result; events arriving meanwhile go to their listeners."""
+        """Sends one command and returns its result. Events arriving meanwhile go to their listeners,
+        which may send commands of their own (the answers are matched by id)."""
         self._next_id += 1
         sent = self._next_id
         self._socket.send(json.dumps({"id": sent, "method": method, "params": params}))
         deadline = time.monotonic() + timeout
-        while True:
+        while sent not in self._answers:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise BiDiError(f"{method}: no answer in {timeout}s")
             message = json.loads(self._socket.recv(timeout=remaining))
             if message.get("type") == "event":
-                for listener in self._listeners.get(message["method"], []):
+                for listener in list(self._listeners.get(message["method"], [])):
                     listener(message["params"])
-            elif message.get("id") == sent:
-                if message.get("type") == "error":
-                    raise BiDiError(f"{method}: {message.get('error')}: {message.get('message')}")
-                result: dict[str, Any] = message["result"]
-                return result
+            elif "id" in message:
+                self._answers[message["id"]] = message
+        answer = self._answers.pop(sent)
+        if answer.get("type") == "error":
+            raise BiDiError(f"{method}: {answer.get('error')}: {answer.get('message')}")
+        result: dict[str, Any] = answer["result"]
+        return result
 
     def on(self, event: str, listener: Callable[[dict[str, Any]], None]) -> None:
         if event not in self._listeners:
@@ -171,6 +175,7 @@ class Tab:
         self.user_context = user_context
         self.base_url = ""
         self.errors: list[str] = []
+        self._cleanup: list[Callable[[], None]] = []
         browser.on("log.entryAdded", self._log)
 
     def _log(self, entry: dict[str, Any]) -> None:
@@ -179,6 +184,8 @@ class Tab:
 
     def close(self) -> None:
         self.browser.off("log.entryAdded", self._log)
+        for undo in self._cleanup:
+            undo()
         self.browser.command("browsingContext.close", {"context": self.context})
         self.browser.command("browser.removeUserContext", {"userContext": self.user_context})
 
@@ -197,6 +204,36 @@ class Tab:
     @property
     def url(self) -> str:
         return str(self.evaluate("location.href"))
+
+    def respond(self, pathname: str, body: str, content_type: str = "application/json") -> None:
+        """From now on, this tab's requests to ``pathname`` (any query) get ``body`` instead of reaching
+        the server: a stand-in for an API answer."""
+        intercept = self.browser.command(
+            "network.addIntercept",
+            {
+                "phases": ["beforeRequestSent"],
+                "urlPatterns": [{"type": "pattern", "pathname": pathname}],
+                "contexts": [self.context],
+            },
+        )["intercept"]
+
+        def fulfil(event: dict[str, Any]) -> None:
+            if event.get("isBlocked") and intercept in event.get("intercepts", []):
+                self.browser.command(
+                    "network.provideResponse",
+                    {
+                        "request": event["request"]["request"],
+                        "statusCode": 200,
+                        "reasonPhrase": "OK",
+                        "headers": [
+                            {"name": "Content-Type", "value": {"type": "string", "value": content_type}}
+                        ],
+                        "body": {"type": "string", "value": body},
+                    },
+                )
+
+        self.browser.on("network.beforeRequestSent", fulfil)
+        self._cleanup.append(lambda: self.browser.off("network.beforeRequestSent", fulfil))
 
     # ---- script -------------------------------------------------------------------------------
 

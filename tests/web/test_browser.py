@@ -340,9 +340,8 @@ def test_layout_of_2000_nodes_in_the_browser(page: Any) -> None:
     assert result["backwards"] == 0
 
 
-def synthetic_lineage(page: Any, count: int) -> str:
-    """The synthetic warehouse as a /api/v1/lineage response body."""
-    graph = page.evaluate(f"() => ({SYNTHETIC})({count})")
+def synthetic_lineage(graph: dict[str, Any]) -> str:
+    """The synthetic warehouse (made in the browser by SYNTHETIC) as a /api/v1/lineage response body."""
     incoming: dict[str, list[dict[str, str]]] = {}
     outgoing: dict[str, list[dict[str, str]]] = {}
     for edge in graph["edges"]:
@@ -381,7 +380,7 @@ def test_the_explorer_draws_2000_nodes(page: Any) -> None:
     and more as one pans or walks the graph; zoomed out, every node is a shape coloured by its health.
     Reports layout, drawing and render (until the frame is painted) times."""
     open_view(page, "/", "overview")
-    body = synthetic_lineage(page, 2000)
+    body = synthetic_lineage(page.evaluate(f"() => ({SYNTHETIC})(2000)"))
     page.route(
         "**/api/v1/lineage?*",
         lambda route: route.fulfill(status=200, content_type="application/json", body=body),

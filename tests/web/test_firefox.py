@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from tests.web import shop
 from tests.web.bidi import Tab
-from tests.web.test_browser import SYNTHETIC, dataset_node, lineage_path
+from tests.web.test_browser import NODES_ON_SCREEN, SYNTHETIC, dataset_node, lineage_path, synthetic_lineage
 
 W = shop.WAREHOUSE
 WIDE = (1920, 1080)
@@ -177,6 +177,39 @@ def test_firefox_layout_of_2000_nodes(firefox_tab: Tab) -> None:
     runs = sorted(result["runs"])
     print(f"\nlayout of 2000 nodes in {tab.browser.version}: median {runs[len(runs) // 2]:.0f} ms")
     assert result["nodes"] == 2000
+
+
+def test_firefox_explorer_draws_2000_nodes(firefox_tab: Tab) -> None:
+    """A 2,000-node neighbourhood (a stand-in answers /api/v1/lineage) drawn as in Chromium: what is on
+    screen, more as one pans, every node as a shape when zoomed out. Reports the render time."""
+    tab = firefox_tab
+    open_view(tab, "/", "overview")
+    tab.respond("/api/v1/lineage", synthetic_lineage(tab.call(SYNTHETIC, 2000)))
+    open_view(tab, f"/lineage?node={quote('dataset:ns:t5.d3', safe='')}", "lineage")
+    tab.wait_for_selector("svg.lineage-canvas[data-render-ms]")
+    canvas = "svg.lineage-canvas"
+    print(
+        f"\nexplorer with 2000 nodes in {tab.browser.version}: layout {tab.attribute(canvas, 'data-layout-ms')} ms, "
+        f"layout and drawing {tab.attribute(canvas, 'data-draw-ms')} ms, "
+        f"render until painted {tab.attribute(canvas, 'data-render-ms')} ms"
+    )
+    assert tab.attribute(canvas, "data-nodes") == "2000"
+    on_screen = tab.call(NODES_ON_SCREEN)
+    assert "dataset:ns:t5.d3" in on_screen and len(on_screen) >= 20
+    assert tab.count("g.node") < 1000
+    tab.evaluate("document.querySelector('svg.lineage-canvas').focus()")
+    for _ in range(6):
+        tab.press("Shift+ArrowDown")
+    panned = tab.call(NODES_ON_SCREEN)
+    assert len(panned) >= 20 and set(panned) - set(on_screen)
+    tab.press("f")
+    assert "zoom-far" in (tab.attribute(canvas, "class") or "")
+    assert tab.count(".node-dot") == 2000
+    tab.press("0")
+    assert "zoom-far" not in (tab.attribute(canvas, "class") or "")
+    tab.press("ArrowLeft")
+    assert tab.text(".panel-title").startswith("j")
+    assert_no_browser_errors(tab)
 
 
 def test_firefox_screenshots(firefox_tab: Tab, screenshot_dir: Path) -> None:
