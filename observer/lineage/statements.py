@@ -88,6 +88,8 @@ class StatementAnalysis:
             self._select_columns()
         elif isinstance(statement, exp.Insert):
             self._insert_columns()
+        elif isinstance(statement, exp.MultitableInserts):
+            self._multi_insert_columns()
         elif isinstance(statement, exp.Create) and self.result.type is StatementType.CREATE_TABLE:
             self._ddl_columns()
         elif isinstance(statement, exp.Create) and self.result.type is not StatementType.OTHER:
@@ -113,6 +115,7 @@ class StatementAnalysis:
             exp.TruncateTable: self._truncate_tables,
             exp.Drop: self._drop_tables,
             exp.Alter: self._alter_tables,
+            exp.MultitableInserts: self._multi_insert_tables,
             exp.Command: self._command_tables,
             exp.Execute: self._execute_tables,
         }
@@ -152,23 +155,75 @@ class StatementAnalysis:
             self._add_columns(self.target, [OutputColumn(name, {}) for name in listed])
             return
         _attach_ctes(query, insert.args.get("with_"))
-        outputs = self._query_outputs(query)
+        self._insert_outputs(self.target, insert, self._query_outputs(query))
+
+    def _insert_outputs(
+        self, target: TableName | None, insert: exp.Insert, outputs: list[OutputColumn]
+    ) -> None:
+        """The query's columns onto the target's: by the column list, by position onto its known
+        columns (static partition columns aside), or else by name."""
+        listed = _listed_columns(insert.this)
         if listed:
-            self._add_columns(self.target, self._by_position(outputs, listed))
+            self._add_columns(target, self._by_position(outputs, listed))
             return
-        known = self.names.columns(self.target) if self.target is not None else None
+        known = self.names.columns(target) if target is not None else None
         unknown_star = any(o.name == STAR for o in outputs)
         if known is not None and not insert.args.get("by_name") and not unknown_star:
             static = _static_partition_columns(insert)
             columns = [c for c in known.top_level if c.casefold() not in static]
             if len(columns) == len(outputs):
-                self._add_columns(self.target, self._by_position(outputs, columns))
+                self._add_columns(target, self._by_position(outputs, columns))
                 return
             self.result.unresolved.append(
-                f"{known_name(self.target)} has {len(columns)} columns but the query gives {len(outputs)}; "
+                f"{known_name(target)} has {len(columns)} columns but the query gives {len(outputs)}; "
                 "mapped by name"
             )
-        self._add_columns(self.target, outputs)
+        self._add_columns(target, outputs)
+
+    # ----------------------------------------------------------------- Snowflake INSERT ALL / FIRST
+
+    def _multi_insert_tables(self) -> None:
+        multi = self.statement
+        self.result.type = StatementType.INSERT
+        for insert, _, _ in _insert_branches(multi):
+            table = _target_table(insert.this)
+            if table is not None:
+                self.result.outputs = _unique([*self.result.outputs, self.names.of(table).name])
+        self._read_tables(multi.args.get("source"), multi.args.get("with_"))
+
+    def _multi_insert_columns(self) -> None:
+        """Each branch is ``SELECT <its VALUES, or *> FROM (<source>) WHERE <what decides the branch>``:
+        its own condition, for ``INSERT FIRST`` also those before it, for ``ELSE`` all of them."""
+        multi = self.statement
+        source = _unwrap(multi.args.get("source"))
+        if not isinstance(source, exp.Query):
+            return
+        branches = _insert_branches(multi)
+        conditions = [condition for _, condition, _ in branches if condition is not None]
+        first = str(multi.args.get("kind") or "").upper() == "FIRST"
+        earlier: list[exp.Expr] = []
+        for insert, condition, otherwise in branches:
+            table = _target_table(insert.this)
+            deciding = (
+                conditions
+                if otherwise
+                else [*(earlier if first else []), *([condition] if condition else [])]
+            )
+            if condition is not None:
+                earlier.append(condition)
+            if table is None:
+                continue
+            values = insert.expression
+            rows = values.expressions if isinstance(values, exp.Values) else []
+            projections = _tuple_items(rows[0]) if rows else [exp.Star()]
+            derived = exp.Subquery(
+                this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("_source"))
+            )
+            select = exp.Select(expressions=[p.copy() for p in projections]).from_(derived, copy=False)
+            if deciding:
+                select.set("where", exp.Where(this=exp.and_(*(c.copy() for c in deciding))))
+            _attach_ctes(select, multi.args.get("with_"), copy=True)
+            self._insert_outputs(self.names.of(table), insert, self._query_outputs(select))
 
     # ----------------------------------------------------------------- CREATE
 
@@ -616,6 +671,15 @@ def _target_table(node: exp.Expr | None) -> exp.Table | None:
     if isinstance(node, exp.Schema):
         node = node.this
     return node if isinstance(node, exp.Table) else None
+
+
+def _insert_branches(multi: exp.Expr) -> list[tuple[exp.Insert, exp.Expr | None, bool]]:
+    """``(insert, WHEN condition, is the ELSE branch)`` of each branch of a multi-table INSERT."""
+    branches = []
+    for branch in multi.expressions:
+        if isinstance(branch, exp.ConditionalInsert) and isinstance(branch.this, exp.Insert):
+            branches.append((branch.this, branch.args.get("expression"), bool(branch.args.get("else_"))))
+    return branches
 
 
 def _listed_columns(node: exp.Expr | None) -> list[str]:

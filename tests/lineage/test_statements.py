@@ -127,3 +127,37 @@ def test_other_statements_are_reported_without_lineage() -> None:
     statement = last("GRANT SELECT ON t TO analyst", "postgres")
     assert statement.type is StatementType.OTHER
     assert statement.status is Status.OK and not statement.columns
+
+
+def test_snowflake_multi_table_insert_writes_every_branch() -> None:
+    statement = last(
+        """
+        INSERT FIRST
+          WHEN amount > 100 THEN INTO big (id, amt) VALUES (id, amount)
+          WHEN region = 'EU' THEN INTO eu (id, amt) VALUES (id, amount * 2)
+          ELSE INTO small
+        SELECT id, amount, region FROM src
+        """,
+        "snowflake",
+    )
+    assert statement.type is StatementType.INSERT
+    assert statement.outputs == ["BIG", "EU", "SMALL"] and statement.inputs == ["SRC"]
+    written = {
+        (c.output.table, c.output.column): {
+            (i.column, t.subtype.value) for i in c.inputs for t in i.transformations
+        }
+        for c in statement.columns
+    }
+    assert written[("BIG", "AMT")] == {("AMOUNT", "IDENTITY"), ("AMOUNT", "FILTER")}
+    # INSERT FIRST: a later branch is also decided by the conditions before it
+    assert written[("EU", "AMT")] == {
+        ("AMOUNT", "TRANSFORMATION"),
+        ("AMOUNT", "FILTER"),
+        ("REGION", "FILTER"),
+    }
+    # ELSE takes the source columns by name, decided by every condition
+    assert written[("SMALL", "REGION")] == {
+        ("REGION", "IDENTITY"),
+        ("REGION", "FILTER"),
+        ("AMOUNT", "FILTER"),
+    }
