@@ -158,7 +158,7 @@ class StatementAnalysis:
         self._insert_outputs(self.target, insert, self._query_outputs(query))
 
     def _insert_outputs(
-        self, target: TableName | None, insert: exp.Insert, outputs: list[OutputColumn]
+        self, target: TableName | None, insert: exp.Expr, outputs: list[OutputColumn]
     ) -> None:
         """The query's columns onto the target's: by the column list, by position onto its known
         columns (static partition columns aside), or else by name."""
