@@ -173,10 +173,12 @@ def _pivot_select(pivot: exp.Pivot, source: exp.Expr, dialect: Dialect) -> exp.S
     aggregates = list(pivot.args.get("using") or []) or [exp.Count(this=exp.Star())]
     fields = []
     for on in pivot.expressions:
-        if isinstance(on, exp.In):
+        if isinstance(on, exp.In) and on.expressions:
             fields.append(exp.In(this=on.this, expressions=list(on.expressions)))
-        else:
-            fields.append(exp.In(this=on, expressions=[exp.PivotAny()]))
+        else:  # the values come from the data
+            fields.append(
+                exp.In(this=on.this if isinstance(on, exp.In) else on, expressions=[exp.PivotAny()])
+            )
     standard = exp.Pivot(expressions=aggregates, fields=fields, group=pivot.args.get("group"), unpivot=False)
     select = _select_from(source, standard)
     if all(not isinstance(f.expressions[0], exp.PivotAny) for f in fields):

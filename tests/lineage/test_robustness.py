@@ -68,6 +68,7 @@ def _assert_well_formed(sql: str, dialect: str | None, budget: float = 2.0) -> N
     for statement in result.statements:
         if statement.status in (Status.TABLE_LEVEL, Status.FAILED):
             assert statement.errors
+        assert not any("internal error" in error for error in statement.errors), statement.errors
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,3 +138,13 @@ def test_unterminated_strings_still_yield_tables() -> None:
 def test_empty_and_comment_only_input() -> None:
     assert analyze_sql("").statements == []
     assert analyze_sql("-- nothing here\n").statements == []
+
+
+def test_odd_pivot_forms_are_answered_without_internal_errors() -> None:
+    for sql in (
+        "PIVOT t ON k IN other USING sum(v)",
+        "SELECT * FROM t PIVOT (SUM(v) FOR k IN ())",
+        "SELECT * FROM t UNPIVOT (v FOR n IN ())",
+        "WITH c AS (UNPIVOT t ON COLUMNS(*)) SELECT * FROM c",
+    ):
+        _assert_well_formed(sql, "duckdb")
