@@ -24,11 +24,14 @@ const ZOOM = { min: 0.04, max: 2.5 };
 // Semantic zoom: near, everything; mid, titles only, drawn larger so they stay legible; far, shapes
 // and colours only (a 2,000-node graph fitted to the screen).
 const MID_ZOOM = 0.7;
+const NEAR_ZOOM = 0.8; // where a node comes into view when its details are wanted
 const FAR_ZOOM = 0.3;
 const MAX_LABEL_SCALE = 2.4;
 const MID_LABEL_PX = 11; // on-screen size of titles at mid zoom
 const TITLE_FONT = 13.5;
 const TITLE_CHAR = 7.6; // average width of a title character at TITLE_FONT
+const COLUMN_CHAR = 7.6; // width of a column name character (monospace, 12.5px)
+const TYPE_CHAR = 6.7; // width of a column type character (monospace, 11px)
 const LARGE_GRAPH = 400; // above this many nodes, no shadows, and only what is on screen is in the DOM
 const CULL_MARGIN = 200; // screen pixels drawn around the visible part of a large graph
 
@@ -303,7 +306,9 @@ class Explorer {
       await this.loadExpandedLinks(id);
     }
     this.draw();
-    this.keepVisible(id);
+    // column names are legible only near: zoomed out, expanding a dataset zooms in on it
+    if (this.state.expanded.has(id) && this.transform.k < MID_ZOOM) this.centerOn(id, { k: NEAR_ZOOM });
+    else this.keepVisible(id);
   }
 
   async highlight(fieldId) {
@@ -570,6 +575,7 @@ class Explorer {
       rows.rows.forEach((field, i) => {
         const y = DATASET_HEADER + 4 + i * ROW;
         const id = nodeId.field(data.namespace, data.name, field.name);
+        const [name, type] = columnLabels(field, pos.width);
         group.append(
           s(
             "g",
@@ -579,8 +585,8 @@ class Explorer {
               "data-field": id,
             },
             s("rect", { class: "column-hit", x: 6, y: 0, width: pos.width - 12, height: ROW - 2, rx: 5 }),
-            s("text", { class: "column-name", x: 16, y: 15.5 }, truncate(field.name, 24)),
-            field.type ? s("text", { class: "column-type", x: pos.width - 14, y: 15.5, "text-anchor": "end" }, truncate(String(field.type).toLowerCase(), 12)) : null,
+            s("text", { class: "column-name", x: 16, y: 15.5 }, name),
+            type ? s("text", { class: "column-type", x: pos.width - 14, y: 15.5, "text-anchor": "end" }, type) : null,
           ),
         );
       });
@@ -836,6 +842,7 @@ class Explorer {
     const isJob = item.node.type === "JOB";
     const width = item.pos.width;
     const badge = item.element.querySelector(".node-badge") ? 26 : 0;
+    const expander = item.element.querySelector(".node-expander") ? 26 : 0;
     if (scale === 1) {
       const left = isJob ? 34 : 38;
       title.style.fontSize = "";
@@ -849,7 +856,8 @@ class Explorer {
     title.style.fontSize = `${size}px`;
     title.setAttribute("x", "16");
     title.setAttribute("y", String(header / 2 + size * 0.36));
-    title.textContent = truncate(title.dataset.short, Math.max(3, Math.floor((width - 24 - badge * 1.6) / (TITLE_CHAR * scale))));
+    // the badge (top right, drawn larger) and the columns button (bottom right) stay clear of it
+    title.textContent = truncate(title.dataset.short, Math.max(3, Math.floor((width - 24 - Math.max(badge * 1.6, expander)) / (TITLE_CHAR * scale))));
   }
 
   zoomAt(factor, cx, cy) {
@@ -898,7 +906,7 @@ class Explorer {
     const { width, height } = this.layout;
     const fitK = Math.min((box.width - 80) / Math.max(width, 1), (box.height - 80) / Math.max(height, 1));
     if (fitK >= 0.62) this.fit();
-    else this.centerOn(this.state.focus, { k: 0.8 });
+    else this.centerOn(this.state.focus, { k: NEAR_ZOOM });
     this.select(this.state.selected, { scroll: false });
   }
 
@@ -1091,6 +1099,17 @@ class Explorer {
     const index = sameLayer.findIndex(([id]) => id === from);
     return sameLayer[index + step]?.[0] || null;
   }
+}
+
+/** A column's name and type, cut so that they fit the row side by side; the name comes first. */
+function columnLabels(field, width) {
+  const room = width - 16 - 14 - 10; // left padding, right padding, gap
+  const name = String(field.name);
+  let type = field.type ? truncate(String(field.type).toLowerCase(), 12) : "";
+  if (name.length * COLUMN_CHAR + type.length * TYPE_CHAR > room && type.length > 6) {
+    type = truncate(type, Math.max(6, Math.floor((room - name.length * COLUMN_CHAR) / TYPE_CHAR)));
+  }
+  return [truncate(name, Math.floor((room - type.length * TYPE_CHAR) / COLUMN_CHAR)), type];
 }
 
 /** Job pills are as wide as their (short) name. */
