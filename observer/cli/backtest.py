@@ -9,22 +9,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 
-from detectors.backtest import (
-    OVERDUE_FIELDS,
-    POINT_FIELDS,
-    BacktestInputError,
-    backtest_freshness,
-    backtest_series,
-    parse_series_rows,
-)
 from detectors.settings import FreshnessSettings, MetricKind, Sensitivity, SeriesSettings
 from observer.cli.common import fail
 from observer.config.settings import parse_duration
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas and detectors.backtest are imported by the commands that use them, not with the CLI: every
+# ``observer`` process (the sidecar above all) would otherwise carry ~30 MiB it never uses.
 
 backtest_app = typer.Typer(
     help="Replay a history file through a detector, walk-forward, to see what would have alerted.",
@@ -63,6 +60,10 @@ def read_holidays(path: Path | None) -> frozenset[date]:
 
 def read_history(path: Path, *, with_values: bool) -> pd.DataFrame:
     """Read and validate a history CSV, failing with exit code 2 and ``file:line`` on bad input."""
+    import pandas as pd
+
+    from detectors.backtest import BacktestInputError, parse_series_rows
+
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
@@ -81,6 +82,9 @@ def _where(path: Path, row: int | None) -> str:
 
 
 def _write(frame: pd.DataFrame, path: Path, fields: tuple[str, ...], time_columns: tuple[str, ...]) -> None:
+    import numpy as np
+    import pandas as pd
+
     out = frame.loc[:, list(fields)].copy()
     for column in time_columns:
         stamps = pd.DatetimeIndex(out[column]).as_unit("ns").asi8.view("M8[ns]")
@@ -94,6 +98,8 @@ def _write(frame: pd.DataFrame, path: Path, fields: tuple[str, ...], time_column
 def _run_series(
     path: Path, output: Path, kind: MetricKind | None, sensitivity: Sensitivity, holidays: Path | None
 ) -> None:
+    from detectors.backtest import POINT_FIELDS, BacktestInputError, backtest_series
+
     settings = SeriesSettings(sensitivity=sensitivity, holidays=read_holidays(holidays))
     frame = read_history(path, with_values=True)
     try:
@@ -136,6 +142,10 @@ def freshness(
     sensitivity: Sensitivity = SensitivityOption,
 ) -> None:
     """Update times (``series,timestamp``): one object per check that finds the table overdue."""
+    import pandas as pd
+
+    from detectors.backtest import OVERDUE_FIELDS, backtest_freshness
+
     until_time = pd.to_datetime(until, utc=True, format="ISO8601", errors="coerce")
     if pd.isna(until_time):
         fail(f"--until: not an ISO 8601 timestamp: {until!r}")
