@@ -50,12 +50,18 @@ def run_checks(
     *,
     lineage: LineageView | None = None,
     schema_since: datetime | None = None,
+    datasets: Collection[DatasetRef] | None = None,
 ) -> list[CheckResult]:
-    """``lineage`` tells schema which dropped columns are used downstream (none when not given)."""
+    """``lineage`` tells schema which dropped columns are used downstream (none when not given);
+    ``datasets`` limits freshness, volume and distribution to those datasets (default: all)."""
     rules = CheckRules(settings)
     results: list[CheckResult] = []
     with store.engine.connect() as connection:
-        watched = [ref for ref in all_datasets(connection) if rules.watches(ref)]
+        watched = [
+            ref
+            for ref in all_datasets(connection)
+            if rules.watches(ref) and (datasets is None or ref in datasets)
+        ]
         if "freshness" in kinds:
             results += _freshness(rules, watched, update_histories(connection, now - FRESHNESS_SPAN), now)
         if "volume" in kinds:
