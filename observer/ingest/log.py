@@ -161,9 +161,12 @@ class EventLog:
 
     ``background`` (the projection step) runs on the same thread, between group commits, so the
     store never has two writers of this process waiting on each other (SQLite has one write lock).
+    ``background(limit)`` does at most ``limit`` events' worth of work (None: its own batch size).
     While appends keep arriving (one within the last ``quiet`` seconds) it gets at most
-    ``background_share`` of the thread's time, in whole steps so that each step's fixed cost is
-    spread over many events; once appends pause it runs step after step until caught up. A step
+    ``background_share`` of the thread's time, in steps of ``background_batch`` events (which bounds
+    how long an append can wait behind one), and a step waits until that many events have arrived or
+    ``background_delay`` seconds have passed, so that each step's fixed cost is spread over many
+    events. Once appends pause it runs full steps until caught up. A step
     returns how much it did; 0 means "caught up", and the thread then only wakes for appends or every
     ``idle_wait`` seconds (for events other processes appended).
     """
@@ -178,8 +181,10 @@ class EventLog:
         max_events: int = 5000,
         durable: bool = True,
         on_commit: Callable[[int], None] | None = None,
-        background: Callable[[], int] | None = None,
+        background: Callable[[int | None], int] | None = None,
         background_share: float = 0.3,
+        background_batch: int = 50,
+        background_delay: float = 1.0,
         quiet: float = 0.1,
         idle_wait: float = 1.0,
     ) -> None:
@@ -193,6 +198,10 @@ class EventLog:
         self._connection: Connection | None = None
         self._background = background
         self._background_share = background_share
+        self._background_batch = background_batch
+        self._background_delay = background_delay
+        self._background_last = 0.0
+        self._appended_since_step = 0
         self._idle_wait = idle_wait
         self._quiet = quiet
         self._background_pending = background is not None
@@ -248,6 +257,7 @@ class EventLog:
                 group.append(item)
                 count += len(item.events)
             self._commit(group)
+            self._appended_since_step += count
             self._appended_at = time.monotonic()
             self._background_pending = self._background is not None
             self._maybe_run_background()
@@ -255,8 +265,12 @@ class EventLog:
             self._connection.close()
 
     def _background_allowed_at(self) -> float:
-        """When the next background step may run: at once in a pause, else when its share allows."""
-        return min(self._background_next, self._appended_at + self._quiet)
+        """When the next background step may run: at once in a pause, else when its share allows and
+        enough events are waiting (or the oldest has waited long enough)."""
+        busy_at = self._background_next
+        if self._appended_since_step < self._background_batch:
+            busy_at = max(busy_at, self._background_last + self._background_delay)
+        return min(busy_at, self._appended_at + self._quiet)
 
     def _wait(self) -> float:
         if not self._background_pending:
@@ -270,12 +284,14 @@ class EventLog:
             return
         if started < self._background_allowed_at():
             return
+        self._appended_since_step = 0
+        busy = started < self._appended_at + self._quiet
         try:
-            self._background_pending = self._background() > 0
+            self._background_pending = self._background(self._background_batch if busy else None) > 0
         except Exception:
             log.exception("the projection step failed; retrying in %.0fs", self._idle_wait)
             self._background_pending = False
-        finished = time.monotonic()
+        finished = self._background_last = time.monotonic()
         self._background_next = finished + (finished - started) * (1 / self._background_share - 1)
 
     def _commit(self, group: list[_Request]) -> None:

@@ -60,6 +60,7 @@ class IngestService:
             durable=settings.durable_commits,
             on_commit=self.progress.committed,
             background=self.worker.run_once if self.worker is not None else None,
+            background_batch=max(1, settings.projection_batch // 4),
         )
         self._stopping = threading.Event()
         self._retention: threading.Thread | None = None
