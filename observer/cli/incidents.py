@@ -28,8 +28,8 @@ incidents_app = typer.Typer(help="List and manage incidents.", invoke_without_co
 STATES = ("open", "acknowledged", "muted", "resolved")
 
 
-def _runtime(config: Path | None) -> Runtime:
-    runtime = build_runtime(config)
+def _runtime(ctx: typer.Context, config: Path | None) -> Runtime:
+    runtime = build_runtime(config or _group_config(ctx))
     try:
         runtime.store.upgrade()
     except StoreUnavailable as error:
@@ -37,17 +37,29 @@ def _runtime(config: Path | None) -> Runtime:
     return runtime
 
 
+def _group_config(ctx: typer.Context) -> Path | None:
+    """The ``--config`` given before the command (``observer incidents --config F list``)."""
+    value = ctx.parent.params.get("config") if ctx.parent is not None else None
+    return value if isinstance(value, Path) else None
+
+
 @incidents_app.callback()
 def _default(ctx: typer.Context, config: Path | None = ConfigOption) -> None:
     """Without a command: the incidents that are not resolved."""
     if ctx.invoked_subcommand is None:
         list_incidents(
-            state=["open", "acknowledged", "muted"], show_all=False, limit=50, as_json=False, config=config
+            ctx,
+            state=["open", "acknowledged", "muted"],
+            show_all=False,
+            limit=50,
+            as_json=False,
+            config=config,
         )
 
 
 @incidents_app.command("list")
 def list_incidents(
+    ctx: typer.Context,
     state: list[str] = typer.Option(
         [], "--state", "-s", help="open, acknowledged, muted or resolved (repeatable)"
     ),
@@ -61,7 +73,7 @@ def list_incidents(
     if unknown:
         fail(f"unknown state {', '.join(unknown)} (use {', '.join(STATES)})")
     states = [] if show_all else (state or ["open", "acknowledged", "muted"])
-    runtime = _runtime(config)
+    runtime = _runtime(ctx, config)
     with runtime.store.engine.connect() as connection:
         found, total = queries.list_incidents(connection, states=states, limit=limit)
     if as_json:
@@ -85,12 +97,13 @@ def list_incidents(
 
 @incidents_app.command("show")
 def show(
+    ctx: typer.Context,
     incident_id: int = typer.Argument(..., help="the incident's number"),
     as_json: bool = typer.Option(False, "--json"),
     config: Path | None = ConfigOption,
 ) -> None:
     """One incident: what broke, what it breaks, the suspected cause and its checks."""
-    runtime = _runtime(config)
+    runtime = _runtime(ctx, config)
     with runtime.store.engine.connect() as connection:
         incident = queries.get_incident(connection, incident_id)
         if incident is None:
@@ -118,8 +131,8 @@ def show(
         typer.echo(f"    {event['at']}  {event['kind']}{actor}")
 
 
-def _change(config: Path | None, incident_id: int, action: str, **arguments: Any) -> None:
-    runtime = _runtime(config)
+def _change(ctx: typer.Context, config: Path | None, incident_id: int, action: str, **arguments: Any) -> None:
+    runtime = _runtime(ctx, config)
     service = build_incident_service(runtime)
     if action == "mute" and "until" not in arguments:
         arguments["until"] = runtime.clock.now() + arguments.pop("length")
@@ -132,26 +145,29 @@ def _change(config: Path | None, incident_id: int, action: str, **arguments: Any
 
 @incidents_app.command("ack")
 def acknowledge(
+    ctx: typer.Context,
     incident_id: int = typer.Argument(...),
     by: str | None = typer.Option(None, help="who acknowledges (shown in Slack)"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Acknowledge an incident: someone is on it."""
-    _change(config, incident_id, "acknowledge", actor=by or "cli")
+    _change(ctx, config, incident_id, "acknowledge", actor=by or "cli")
 
 
 @incidents_app.command("resolve")
 def resolve(
+    ctx: typer.Context,
     incident_id: int = typer.Argument(...),
     by: str | None = typer.Option(None),
     config: Path | None = ConfigOption,
 ) -> None:
     """Resolve an incident by hand (incidents also resolve when their checks pass again)."""
-    _change(config, incident_id, "resolve", actor=by or "cli")
+    _change(ctx, config, incident_id, "resolve", actor=by or "cli")
 
 
 @incidents_app.command("mute")
 def mute(
+    ctx: typer.Context,
     incident_id: int = typer.Argument(...),
     for_: str = typer.Option("24h", "--for", help="how long, e.g. 2h or 3d"),
     until: str | None = typer.Option(None, help="until this ISO time instead (UTC unless it says otherwise)"),
@@ -164,13 +180,13 @@ def mute(
             moment = ensure_utc(datetime.fromisoformat(until))
         except ValueError:
             fail(f"--until: not an ISO time: {until!r}")
-        _change(config, incident_id, "mute", until=moment, actor=by or "cli")
+        _change(ctx, config, incident_id, "mute", until=moment, actor=by or "cli")
         return
     try:
         length = parse_duration(for_)
     except ValueError as error:
         fail(f"--for: {error}")
-    _change(config, incident_id, "mute", length=length, actor=by or "cli")
+    _change(ctx, config, incident_id, "mute", length=length, actor=by or "cli")
 
 
 def register(app: typer.Typer) -> None:

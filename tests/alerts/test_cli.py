@@ -76,3 +76,17 @@ def test_the_incident_commands(tmp_path: Path, slack_stub: SlackStub) -> None:
     assert again.returncode == 2 and "already resolved" in again.stderr
     wrong = observer("list", "--state", "sleeping", home=tmp_path)
     assert wrong.returncode == 2 and "unknown state sleeping" in wrong.stderr
+
+
+def test_the_config_can_come_before_the_command(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "observer.yaml").write_text(f"store:\n  url: sqlite:///{elsewhere / 'chosen.db'}\n")
+    result = CliRunner().invoke(
+        app,
+        ["incidents", "--config", str(elsewhere / "observer.yaml"), "list", "--json"],
+        env={"OBSERVER_HOME": str(tmp_path)},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (elsewhere / "chosen.db").exists()
+    assert not (tmp_path / "observer.db").exists()
