@@ -1,23 +1,38 @@
 """Where the sidecar sends a problem when it appears and when it clears.
 
-A :class:`Transition` is one check on one dataset changing between "problem" and "ok". Sinks
-deliver transitions; a sink that cannot deliver keeps them and tries again on the next cycle
-(bounded), so a short outage of Slack or of the central server loses nothing.
+A :class:`Transition` is one check on one dataset changing between "problem" and "ok" (a breaking
+schema change only ever appears: it is an event, cleared by a person). Sinks take the transitions
+of each cycle:
+
+* :class:`LocalAlerts` (standalone): problems become incidents in the sidecar's own store and the
+  alerts package (``observer/alerts``) sends them, exactly as a central server would: routing rules,
+  quiet hours, Block Kit messages, the outbox's retries and Slack's ``Retry-After``;
+* :class:`CentralForwarder`: findings and passes go to a central Observer instead, which keeps the
+  incidents and sends the alerts; what it cannot take waits in the store for the next cycle (or the
+  next ``--once`` run);
+* :class:`LogSink`: always, a log line per transition.
+
+A sink never raises: what it cannot deliver it keeps and tries again on the next cycle.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
 
+from observer.alerts.service import AlertService
+from observer.checks.incidents import finding_record
 from observer.checks.results import CheckResult
-from observer.metrics import ALERT_DELIVERIES, ALERT_FAILURES, SIDECAR_FORWARDS
+from observer.incidents.findings import CheckPass
+from observer.incidents.service import IncidentService
+from observer.metrics import SIDECAR_FORWARDS
+from observer.sidecar.state import FORWARD_LIMIT, SidecarState
 
 log = logging.getLogger(__name__)
 PENDING_LIMIT = 10_000
@@ -27,6 +42,10 @@ PENDING_LIMIT = 10_000
 class Transition:
     result: CheckResult
     opened: bool  # True: the problem appeared; False: it cleared
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.result.check, self.result.dataset.namespace, self.result.dataset.name
 
     def as_json(self) -> dict[str, Any]:
         """The wire form: a finding (opened) or a pass (cleared) of ``POST /api/v1/sidecar/findings``."""
@@ -38,19 +57,19 @@ class Transition:
         }
         if not self.opened:
             return {**base, "checked_at": result.checked_at.isoformat()}
-        finding = result.finding
+        finding = finding_record(result)
         return {
             **base,
-            "severity": finding.severity.value if finding else "error",
-            "detected_at": result.checked_at.isoformat(),
-            "explanation": finding.explanation if finding else result.detail,
-            "score": finding.score if finding else None,
-            "observed": finding.observed if finding else None,
-            "expected": finding.expected if finding else None,
-            "lower": finding.lower if finding else None,
-            "upper": finding.upper if finding else None,
-            "direction": finding.direction if finding else None,
-            "details": finding.details if finding else {},
+            "severity": finding.severity,
+            "detected_at": finding.detected_at.isoformat(),
+            "explanation": finding.explanation,
+            "score": finding.score,
+            "observed": finding.observed,
+            "expected": finding.expected,
+            "lower": finding.lower,
+            "upper": finding.upper,
+            "direction": finding.direction,
+            "details": dict(finding.details),
         }
 
 
@@ -58,114 +77,119 @@ class AlertSink(Protocol):
     name: str
 
     def deliver(self, transitions: Sequence[Transition], now: datetime) -> None:
-        """Send (or queue) ``transitions``; never raises."""
+        """Send (or keep for later) ``transitions``; never raises."""
         ...
 
 
-class _Pending:
-    """Transitions not delivered yet, oldest first, dropping the oldest beyond a bound."""
+def in_order(items: Sequence[Any], key: Any) -> Iterator[list[Any]]:
+    """Consecutive runs of ``items`` in which no key repeats: a receiver that applies findings before
+    passes then sees each check's changes in the order they happened."""
+    run: list[Any] = []
+    seen: set[Any] = set()
+    for item in items:
+        if key(item) in seen:
+            yield run
+            run, seen = [], set()
+        run.append(item)
+        seen.add(key(item))
+    if run:
+        yield run
 
-    def __init__(self, sink: str) -> None:
-        self.sink = sink
-        self.items: deque[Transition] = deque()
 
-    def add(self, transitions: Sequence[Transition]) -> None:
-        self.items.extend(transitions)
-        dropped = 0
-        while len(self.items) > PENDING_LIMIT:
-            self.items.popleft()
-            dropped += 1
-        if dropped:
-            log.error(
-                "%s: dropped %d undelivered alerts (more than %d pending)", self.sink, dropped, PENDING_LIMIT
-            )
+class LocalAlerts:
+    """Standalone alerting: the transitions go to an incident service on the sidecar's store, whose
+    alert planner queues the messages; ``delivery`` (the alert service) sends them."""
 
-    def take(self) -> list[Transition]:
-        items = list(self.items)
-        self.items.clear()
-        return items
+    name = "alerts"
+
+    def __init__(self, incidents: IncidentService, delivery: AlertService) -> None:
+        self.incidents = incidents
+        self.delivery = delivery
+        self.pending: deque[Transition] = deque(maxlen=PENDING_LIMIT)
+
+    def deliver(self, transitions: Sequence[Transition], now: datetime) -> None:
+        self.pending.extend(transitions)
+        while self.pending:
+            batch = next(in_order(list(self.pending), lambda t: t.key))
+            findings = [finding_record(t.result) for t in batch if t.opened]
+            passes = [
+                CheckPass(t.result.dataset, t.result.check, t.result.checked_at)
+                for t in batch
+                if not t.opened
+            ]
+            try:
+                self.incidents.process(findings, passes)
+            except Exception as error:
+                log.warning(
+                    "recording %d alerts failed (%s: %s); retrying next cycle",
+                    len(self.pending),
+                    error.__class__.__name__,
+                    error,
+                )
+                return
+            for _ in batch:
+                self.pending.popleft()
+        self.delivery.wake()
 
 
 class CentralForwarder:
-    """Posts transitions to a central Observer's ``POST /api/v1/sidecar/findings`` (ingest token)."""
+    """Posts transitions to a central Observer's ``POST /api/v1/sidecar/findings`` (ingest token).
+
+    Transitions are queued in the store first and removed once the server accepted them, so neither
+    an outage of the server nor a restart (or the end of a ``--once`` run) loses them."""
 
     name = "central"
 
-    def __init__(self, base_url: str, token: str, sidecar: str, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        sidecar: str,
+        state: SidecarState,
+        client: httpx.Client | None = None,
+    ) -> None:
         self.url = base_url.rstrip("/") + "/api/v1/sidecar/findings"
         self.sidecar = sidecar
+        self.state = state
         self.client = client or httpx.Client(timeout=10.0)
         self.headers = {"Authorization": f"Bearer {token}"}
-        self.pending = _Pending(self.name)
 
     def deliver(self, transitions: Sequence[Transition], now: datetime) -> None:
-        self.pending.add(transitions)
-        batch = self.pending.take()
-        if not batch:
-            return
-        payload = {
-            "sidecar": self.sidecar,
-            "sent_at": now.isoformat(),
-            "findings": [t.as_json() for t in batch if t.opened],
-            "passes": [t.as_json() for t in batch if not t.opened],
-        }
-        problem = _post(self.client, self.url, payload, self.headers)
-        if problem is not None:
-            SIDECAR_FORWARDS.labels("failed").inc()
-            log.warning(
-                "forwarding %d findings to %s failed (%s); retrying next cycle", len(batch), self.url, problem
+        try:
+            dropped = self.state.queue_forwards(
+                [("open" if t.opened else "cleared", t.as_json()) for t in transitions], now
             )
-            self.pending.items.extendleft(reversed(batch))
+            pending = self.state.pending_forwards()
+        except Exception as error:
+            log.error("queueing findings for %s failed: %s: %s", self.url, error.__class__.__name__, error)
             return
-        SIDECAR_FORWARDS.labels("sent").inc()
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def slack_text(transition: Transition) -> str:
-    result = transition.result
-    target = f"`{result.dataset.name}` ({result.dataset.namespace})"
-    if transition.opened:
-        explanation = result.finding.explanation if result.finding else result.detail
-        severity = result.finding.severity.value if result.finding else "error"
-        return f":red_circle: *{result.check}* problem on {target} [{severity}]\n{explanation}"
-    return f":white_check_mark: *{result.check}* on {target} is back to normal: {result.detail}"
-
-
-class SlackWebhookSink:
-    """Standalone alerts: one Slack message per transition to an incoming webhook."""
-
-    name = "slack"
-
-    def __init__(self, webhook_url: str, client: httpx.Client | None = None) -> None:
-        self.webhook_url = webhook_url
-        self.client = client or httpx.Client(timeout=10.0)
-        self.pending = _Pending(self.name)
-
-    def deliver(self, transitions: Sequence[Transition], now: datetime) -> None:
-        self.pending.add(transitions)
-        queue = self.pending.take()
-        for index, transition in enumerate(queue):
-            problem = _post(self.client, self.webhook_url, {"text": slack_text(transition)})
+        if dropped:
+            log.error("dropped the %d oldest findings not forwarded (more than %d)", dropped, FORWARD_LIMIT)
+        for batch in in_order(pending, lambda row: (row[2]["check"], row[2]["namespace"], row[2]["name"])):
+            payload = {
+                "sidecar": self.sidecar,
+                "sent_at": now.isoformat(),
+                "findings": [item for _, state, item in batch if state == "open"],
+                "passes": [item for _, state, item in batch if state != "open"],
+            }
+            problem = _post(self.client, self.url, payload, self.headers)
             if problem is not None:
-                ALERT_FAILURES.labels("slack").inc()
+                SIDECAR_FORWARDS.labels("failed").inc()
                 log.warning(
-                    "Slack webhook delivery failed (%s); %d alerts wait for the next cycle",
+                    "forwarding %d findings to %s failed (%s); retrying next cycle",
+                    len(pending),
+                    self.url,
                     problem,
-                    len(queue) - index,
                 )
-                self.pending.items.extendleft(reversed(queue[index:]))
                 return
-            ALERT_DELIVERIES.labels("slack").inc()
+            SIDECAR_FORWARDS.labels("sent").inc()
+            self.state.drop_forwards(batch[-1][0])
 
     def close(self) -> None:
         self.client.close()
 
 
-def _post(
-    client: httpx.Client, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
-) -> str | None:
+def _post(client: httpx.Client, url: str, payload: dict[str, Any], headers: dict[str, str]) -> str | None:
     """POST ``payload`` as JSON; None when it was accepted, else what went wrong."""
     try:
         response = client.post(url, json=payload, headers=headers)

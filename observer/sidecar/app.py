@@ -11,21 +11,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
 
+from observer.alerts.outbox import Outbox
+from observer.alerts.planner import AlertPlanner
+from observer.alerts.service import AlertService, build_notifiers
 from observer.checks.rules import CheckRules
 from observer.clock import Clock, SystemClock
 from observer.config.settings import Settings
+from observer.incidents.owners import OwnerDirectory
+from observer.incidents.service import IncidentService
 from observer.metrics import WAREHOUSE_QUERIES
-from observer.sidecar.alerts import AlertSink, CentralForwarder, LogSink, SlackWebhookSink
+from observer.sidecar.alerts import AlertSink, CentralForwarder, LocalAlerts, LogSink
 from observer.sidecar.health import HealthState
 from observer.sidecar.runner import CycleReport, Sidecar
 from observer.sidecar.server import HealthServer
-from observer.sidecar.signals import SignalSource, build_source
+from observer.sidecar.signals import SignalSource
 from observer.sidecar.state import SidecarState
 from observer.store import Store
 
 log = logging.getLogger("observer.sidecar")
 
 SHUTDOWN_GRACE = timedelta(seconds=20)  # well inside Kubernetes' default 30 s termination grace period
+DELIVERY_GRACE = timedelta(seconds=5)  # then for a Slack message in flight (it is retried if cut short)
 
 
 class SidecarConfigError(ValueError):
@@ -38,9 +44,14 @@ class Assembly:
     sources: list[SignalSource]
     sinks: list[AlertSink]
     store: Store
+    delivery: AlertService | None = None
+    """Standalone: sends the alerts the incident service planned (None when a central server does)."""
 
     def close(self) -> None:
-        for item in (*self.sources, *self.sinks):
+        if self.delivery is not None:
+            self.delivery.stop(timeout=DELIVERY_GRACE.total_seconds())
+        notifiers = self.delivery.outbox.notifiers.values() if self.delivery is not None else ()
+        for item in (*self.sources, *self.sinks, *notifiers):
             close = getattr(item, "close", None)
             if close is not None:
                 try:
@@ -68,30 +79,59 @@ def assemble(settings: Settings, clock: Clock | None = None) -> Assembly:
     for warehouse in chosen:
         counter = WAREHOUSE_QUERIES.labels(warehouse.name)
         try:
-            sources.append(build_source(warehouse, query_timeout=config.query_timeout, on_query=counter.inc))
-        except Exception as error:
-            raise SidecarConfigError(f"sidecar.warehouses {warehouse.name}: {error}") from error
+            sources.append(SignalSource(warehouse, query_timeout=config.query_timeout, on_query=counter.inc))
+        except Exception as error:  # an unsupported URL, a driver that is not installed
+            for source in sources:
+                source.close()
+            raise SidecarConfigError(f"warehouses {warehouse.name}: {error}") from error
     name = config.name or socket.gethostname()
-    sinks: list[AlertSink] = [LogSink()]
-    if config.central_url and config.central_token is not None:
-        sinks.append(CentralForwarder(config.central_url, config.central_token.get_secret_value(), name))
-    sinks.extend(SlackWebhookSink(hook.url.get_secret_value()) for hook in settings.alerts.slack_webhooks)
     store = Store.from_settings(settings.store)
+    state = SidecarState(store)
+    sinks: list[AlertSink] = [LogSink()]
+    delivery: AlertService | None = None
+    if config.central_url and config.central_token is not None:
+        token = config.central_token.get_secret_value()
+        sinks.append(CentralForwarder(config.central_url, token, name, state))
+        log.info(
+            "findings are forwarded to %s, which keeps the incidents and sends the alerts", config.central_url
+        )
+    else:
+        local = local_alerts(settings, store, clock)
+        delivery = local.delivery
+        sinks.append(local)
     health = HealthState(
         clock,
         ready_within=config.readiness_window(),
         stuck_after=max(10 * config.interval, timedelta(minutes=5)),
     )
-    sidecar = Sidecar(
-        sources, CheckRules(settings.checks), clock, state=SidecarState(store), sinks=sinks, health=health
-    )
-    return Assembly(sidecar, sources, sinks, store)
+    sidecar = Sidecar(sources, CheckRules(settings.checks), clock, state=state, sinks=sinks, health=health)
+    return Assembly(sidecar, sources, sinks, store, delivery)
+
+
+def local_alerts(settings: Settings, store: Store, clock: Clock) -> LocalAlerts:
+    """Standalone alerting on the sidecar's store: the incident service with the alert planner, and the
+    alert service that delivers the outbox through the configured notifiers (``alerts`` section)."""
+    owners = OwnerDirectory(settings.owners)
+    incidents = IncidentService(store, clock, settings.alerts, owners, sink=AlertPlanner(settings, owners))
+    outbox = Outbox(store, clock, settings.alerts.outbox, build_notifiers(settings))
+    poll = settings.alerts.outbox.poll_interval.total_seconds()
+    return LocalAlerts(incidents, AlertService(outbox, incidents, poll_interval=poll))
+
+
+def start(assembly: Assembly) -> None:
+    """Bring the store up to date and pick up the state of earlier runs."""
+    assembly.store.upgrade()
+    assembly.sidecar.restore(assembly.sidecar.clock.now())
 
 
 def run_once(assembly: Assembly) -> CycleReport:
-    assembly.store.upgrade()
-    assembly.sidecar.restore(assembly.sidecar.clock.now())
-    return assembly.sidecar.run_cycle()
+    """One cycle, and the alerts it planned sent before returning (those that fail wait in the
+    store's outbox for the next run)."""
+    start(assembly)
+    report = assembly.sidecar.run_cycle()
+    if assembly.delivery is not None:
+        assembly.delivery.run_once()
+    return report
 
 
 class _StopOnSignal:
@@ -130,8 +170,9 @@ def run_forever(settings: Settings, assembly: Assembly, *, stop: threading.Event
         server.port,
     )
     with _StopOnSignal(stop):
-        assembly.store.upgrade()
-        assembly.sidecar.restore(assembly.sidecar.clock.now())
+        start(assembly)
+        if assembly.delivery is not None:
+            assembly.delivery.start()
         worker = threading.Thread(
             target=assembly.sidecar.run_forever,
             args=(stop, config.interval, config.jitter, random.Random()),

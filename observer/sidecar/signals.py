@@ -1,77 +1,62 @@
-"""Reading the freshness signals of every watched table of a warehouse in a fixed number of queries.
+"""Reading every watched table of a warehouse in a fixed number of queries, through the collectors'
+warehouse adapters (``collectors/warehouse``): the same catalog reader, identities and error wording
+as ``observer collect``, for every warehouse the collectors support.
 
-PostgreSQL keeps per-table write counters in ``pg_stat_user_tables`` (rows inserted, updated,
-deleted): one query returns them for every table, and a counter that moved between two cycles
-means the table was written. A table with a configured ``timestamp_column`` is read as
-``max(column)`` instead, all such tables in one ``UNION ALL`` query, which gives the real write time.
+One cycle is the adapter's catalog snapshot (PostgreSQL: three catalog queries, DuckDB: three,
+Snowflake: three; whatever the number of tables) plus, when some watched tables have a
+``timestamp_column``, one ``UNION ALL`` query of ``max(column)`` over all of them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Connection, Engine, event
+from sqlglot import exp
 
+from collectors.warehouse.adapters import adapter_for
+from collectors.warehouse.base import Adapter, TableInfo, WarehouseProblem
+from collectors.warehouse.collect import selected
+from collectors.warehouse.naming import dataset
 from observer.catalog.identity import DatasetRef
 from observer.checks.rules import CheckRules
 from observer.clock import ensure_utc
 from observer.config.settings import WarehouseSettings
 
+log = logging.getLogger(__name__)
+
+RELEASE_BETWEEN_READS = frozenset({"duckdb"})
+"""Engines whose readers lock the database file against writers: the sidecar holds no connection to
+them between cycles, so the pipeline it watches can write in the meantime."""
+
 
 @dataclass(frozen=True)
 class TableSignal:
-    """What one read of a table's statistics says.
+    """One read of one watched table.
 
-    ``write_counter`` only ever grows while the table is written (None: not available);
-    ``last_modified`` is the newest value of the table's timestamp column, when one is configured.
+    ``table`` is what the catalog says (row count, size, write counters, last-modified time, columns);
+    ``tracks_writes`` whether that catalog reveals writes (counters or modification times);
+    ``newest`` the newest value of the table's ``timestamp_column``, when one is configured.
     """
 
     dataset: DatasetRef
-    write_counter: int | None = None
-    row_estimate: int | None = None
-    last_modified: datetime | None = None
+    table: TableInfo
+    tracks_writes: bool = False
+    newest: datetime | None = None
+
+    @property
+    def write_counter(self) -> int | None:
+        """The sum of the catalog's cumulative write counters (None when it keeps none)."""
+        counters = self.table.write_counters
+        return int(sum(counters.values())) if counters else None
 
 
-class SignalSource(Protocol):
-    name: str
-
-    def read(self, rules: CheckRules) -> list[TableSignal]:
-        """Signals of every table the rules watch; raises on any warehouse error."""
-        ...
-
-    def close(self) -> None: ...
-
-
-def postgres_url(url: str) -> URL:
-    """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver."""
-    parsed = make_url(
-        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
-    )
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
-
-
-def postgres_namespace(url: URL) -> str:
-    """The OpenLineage namespace of a PostgreSQL server: ``postgres://host:port``."""
-    return f"postgres://{url.host or 'localhost'}:{url.port or 5432}"
-
-
-_STATS = text(
-    """
-    SELECT current_database(), schemaname, relname, n_tup_ins + n_tup_upd + n_tup_del, n_live_tup
-    FROM pg_stat_user_tables
-    """
-)
-
-
-class PostgresSignals:
-    """One PostgreSQL database: table write counters, plus ``max(timestamp_column)`` where configured."""
+class SignalSource:
+    """One configured warehouse, read through its collector adapter."""
 
     def __init__(
         self,
@@ -80,65 +65,95 @@ class PostgresSignals:
         query_timeout: timedelta,
         on_query: Callable[[], None] = lambda: None,
     ) -> None:
+        """Raises :class:`collectors.warehouse.naming.UnsupportedWarehouse` for other databases."""
         self.name = settings.name
-        self.url = postgres_url(settings.url.get_secret_value())
-        self.namespace = settings.namespace or postgres_namespace(self.url)
-        self.include = list(settings.include)
-        self.exclude = list(settings.exclude)
-        self._on_query = on_query
-        query_timeout = min(query_timeout, settings.statement_timeout)
-        timeout_ms = max(int(query_timeout.total_seconds() * 1000), 1)
-        self.engine: Engine = create_engine(
-            self.url,
-            pool_size=1,
-            max_overflow=0,
-            pool_pre_ping=True,
-            connect_args={
-                "connect_timeout": max(int(query_timeout.total_seconds()), 1),
-                "options": f"-c statement_timeout={timeout_ms}",
-                "application_name": "observer-sidecar",
-            },
-        )
+        timeout = min(query_timeout, settings.statement_timeout)
+        self.settings = settings.model_copy(update={"statement_timeout": timeout, "max_connections": 1})
+        self.adapter: Adapter = adapter_for(self.settings)
+        self.namespace = self.adapter.namespace
+        self.engine: Engine = self.adapter.create_engine()
+        self._release = self.adapter.dialect in RELEASE_BETWEEN_READS
+        self._warned: set[tuple[DatasetRef, str]] = set()
+
+        def count(*_args: Any) -> None:
+            on_query()
+
+        event.listen(self.engine, "before_cursor_execute", count)
 
     def read(self, rules: CheckRules) -> list[TableSignal]:
-        with self.engine.connect() as connection:
-            self._on_query()
-            rows = connection.execute(_STATS).all()
-            signals: dict[DatasetRef, TableSignal] = {}
-            located: dict[DatasetRef, tuple[str, str]] = {}
-            for database, schema, table, counter, live in rows:
-                if not self._included(f"{schema}.{table}"):
-                    continue
-                ref = DatasetRef(self.namespace, f"{database}.{schema}.{table}")
-                if rules.watches(ref):
-                    signals[ref] = TableSignal(ref, write_counter=int(counter), row_estimate=int(live))
-                    located[ref] = (schema, table)
-            stamped = {
-                ref: column
-                for ref in signals
-                if (column := rules.for_dataset(ref).freshness_column()) is not None
-            }
-            if stamped:
-                self._on_query()
-                quote = self.engine.dialect.identifier_preparer.quote
-                parts = [
-                    f"SELECT {index} AS position, max({quote(column)}) AS newest "
-                    f"FROM {quote(located[ref][0])}.{quote(located[ref][1])}"
-                    for index, (ref, column) in enumerate(stamped.items())
-                ]
-                refs = list(stamped)
-                for position, newest in connection.execute(text(" UNION ALL ".join(parts))):
-                    ref = refs[position]
-                    signals[ref] = TableSignal(
-                        ref, row_estimate=signals[ref].row_estimate, last_modified=_as_utc(newest)
-                    )
-            connection.rollback()
+        """Signals of every table the rules watch; raises :class:`WarehouseProblem` on any failure."""
+        try:
+            with self.engine.connect() as connection:
+                signals = self._read(connection, rules)
+                connection.rollback()
+            return signals
+        except WarehouseProblem:
+            raise
+        except Exception as error:
+            raise self.adapter.describe(error, f"reading the catalog of {self.name}") from error
+        finally:
+            if self._release:
+                self.engine.dispose()
+
+    def _read(self, connection: Connection, rules: CheckRules) -> list[TableSignal]:
+        snapshot = self.adapter.snapshot(connection)
+        database = self.adapter.canonical(snapshot.database)
+        signals: dict[DatasetRef, TableSignal] = {}
+        stamped: dict[DatasetRef, tuple[TableInfo, str]] = {}
+        for table in snapshot.tables:
+            if not table.has_data or not selected(table.key, self.settings.include, self.settings.exclude):
+                continue
+            ref = dataset(
+                self.namespace,
+                database,
+                self.adapter.canonical(table.schema),
+                self.adapter.canonical(table.name),
+            )
+            if not rules.watches(ref):
+                continue
+            signals[ref] = TableSignal(ref, table, self.adapter.tracks_writes)
+            column = rules.for_dataset(ref).freshness_column()
+            if column is not None:
+                found = self._column(ref, table, column)
+                if found is not None:
+                    stamped[ref] = (table, found)
+        if stamped:
+            newest = self._newest(connection, snapshot.database, stamped)
+            for ref, moment in newest.items():
+                signals[ref] = TableSignal(ref, signals[ref].table, signals[ref].tracks_writes, moment)
         return list(signals.values())
 
-    def _included(self, table: str) -> bool:
-        return any(fnmatchcase(table, glob) for glob in self.include) and not any(
-            fnmatchcase(table, glob) for glob in self.exclude
-        )
+    def _column(self, ref: DatasetRef, table: TableInfo, column: str) -> str | None:
+        """The table's column named ``column`` (compared without regard to case), or None with a warning."""
+        for info in table.columns:
+            if info.name.lower() == column.lower():
+                return info.name
+        if (ref, column) not in self._warned:
+            self._warned.add((ref, column))
+            log.warning(
+                "%s has no column %s (its freshness timestamp_column); judging it by the catalog instead",
+                ref.name,
+                column,
+            )
+        return None
+
+    def _newest(
+        self, connection: Connection, database: str, stamped: dict[DatasetRef, tuple[TableInfo, str]]
+    ) -> dict[DatasetRef, datetime | None]:
+        """``max(timestamp_column)`` of every stamped table, in one statement."""
+        refs = list(stamped)
+        branches = [
+            exp.select(
+                exp.alias_(exp.Literal.number(position), "position"),
+                exp.alias_(exp.Max(this=exp.column(column, quoted=True)), "newest"),
+            ).from_(self.adapter.table_expression(database, table))
+            for position, (table, column) in enumerate(stamped.values())
+        ]
+        union: exp.Query = branches[0]
+        for branch in branches[1:]:
+            union = exp.union(union, branch, distinct=False)
+        rows = connection.exec_driver_sql(union.sql(dialect=self.adapter.dialect)).all()
+        return {refs[int(position)]: _as_utc(newest) for position, newest in rows}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -151,14 +166,4 @@ def _as_utc(value: object) -> datetime | None:
         return ensure_utc(value)
     if isinstance(value, date):
         return ensure_utc(datetime.combine(value, time.min))
-    raise TypeError(f"timestamp column holds {type(value).__name__}, not a date or timestamp")
-
-
-def build_source(
-    settings: WarehouseSettings, *, query_timeout: timedelta, on_query: Callable[[], None]
-) -> SignalSource:
-    """The signal reader for a warehouse URL (PostgreSQL for now; others come with the collectors)."""
-    backend = postgres_url(settings.url.get_secret_value()).get_backend_name()
-    if backend == "postgresql":
-        return PostgresSignals(settings, query_timeout=query_timeout, on_query=on_query)
-    raise ValueError(f"sidecar warehouse {settings.name!r}: {backend} is not supported yet (postgresql is)")
+    raise WarehouseProblem(f"a timestamp_column holds {type(value).__name__} values, not dates or timestamps")

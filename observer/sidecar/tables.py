@@ -1,6 +1,6 @@
 """The sidecar's own state, so that a restart (or the next cron run of ``--once``) goes on where the
-last one stopped: each table's last write counter and the problems already alerted on; and, on a
-central server, the findings sidecars forwarded."""
+last one stopped: each table's last statistics, the problems already alerted on and the findings not
+yet forwarded to a central server; and, on a central server, the findings sidecars forwarded."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ sidecar_watermarks = Table(
     Column("namespace", String(NAME), primary_key=True),
     Column("name", String(NAME), primary_key=True),
     Column("write_counter", BigInteger, nullable=True),
-    Column("last_modified", UtcDateTime, nullable=True, comment="newest timestamp-column value"),
+    Column(
+        "last_modified", UtcDateTime, nullable=True, comment="newest timestamp-column or catalog write time"
+    ),
     Column("watched_since", UtcDateTime, nullable=False, comment="first cycle that saw the table"),
     Column("observed_at", UtcDateTime, nullable=False),
+    Column("row_count", BigInteger, nullable=True, comment="the catalog's row count (estimate)"),
+    Column("size_bytes", BigInteger, nullable=True),
     comment="Per watched table: the last statistics read, to tell a write from no write.",
 )
 
@@ -30,6 +34,18 @@ sidecar_open_problems = Table(
     Column("name", String(NAME), primary_key=True),
     Column("opened_at", UtcDateTime, nullable=False),
     comment="Problems the sidecar has alerted on and not yet seen cleared.",
+)
+
+sidecar_forwards = Table(
+    "sidecar_forwards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("state", String(10), nullable=False, comment="open (a problem appeared) or cleared"),
+    Column(
+        "item", JSON, nullable=False, comment="the finding or pass as POST /api/v1/sidecar/findings takes it"
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    comment="Findings and passes waiting to be forwarded to the central Observer, oldest first.",
 )
 
 sidecar_findings = Table(

@@ -1,10 +1,16 @@
 """From successive reads of table statistics to the history of observed updates.
 
-A write counter that grew since the previous read is a write observed at this read (the time is
-known to within one interval); a newer ``max(timestamp_column)`` is a write at that exact time. A
-counter that went down (statistics reset, table re-created) starts a new baseline without
-inventing a write. The first read of a table is its baseline: the table was not written since at
-least then as far as the sidecar knows, which lets an SLA fire on a table that never moves.
+The rules are the collectors' (``collectors/warehouse/collect.py``), per table, first that applies:
+
+* a configured ``timestamp_column``: a newer ``max(column)`` is a write at that exact time;
+* a catalog modification time (Snowflake ``LAST_ALTERED``, BigQuery): a newer one is a write then;
+* cumulative write counters (PostgreSQL ``n_tup_ins + n_tup_upd + n_tup_del``): growth since the
+  previous read is a write observed at this read (its time known to within one interval). A counter
+  that went down was reset (statistics reset, table re-created): its value is the growth since;
+* otherwise (DuckDB) a changed row count or size is a write observed at this read.
+
+The first read of a table is its baseline: the table was not written since at least then as far as
+the sidecar knows, which lets an SLA fire on a table that never moves.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from collectors.warehouse.records import counter_deltas
 from observer.catalog.identity import DatasetRef
 from observer.catalog.records import DatasetUpdate
 from observer.sidecar.signals import TableSignal
@@ -24,9 +31,14 @@ HISTORY_SPAN = timedelta(weeks=5)  # ... over at most this span
 
 @dataclass(frozen=True)
 class Watermark:
+    """What the previous read of a table said. ``last_modified``: the newest write time read (the
+    timestamp column's, or the catalog's)."""
+
     write_counter: int | None
     last_modified: datetime | None
     watched_since: datetime
+    row_count: int | None = None
+    size_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +69,13 @@ class UpdateTracker:
         for signal in signals:
             previous = self.watermarks.get(signal.dataset)
             written_at = _write_time(previous, signal, now)
+            modified = _modified(signal)
             current = Watermark(
                 write_counter=signal.write_counter,
-                last_modified=signal.last_modified or (previous.last_modified if previous else None),
+                last_modified=modified or (previous.last_modified if previous else None),
                 watched_since=previous.watched_since if previous else now,
+                row_count=signal.table.row_count,
+                size_bytes=signal.table.size_bytes,
             )
             if current != previous:
                 changed[signal.dataset] = current
@@ -91,14 +106,24 @@ class UpdateTracker:
         return True
 
 
+def _modified(signal: TableSignal) -> datetime | None:
+    """The write time the table itself gives: its timestamp column's newest value, else the catalog's."""
+    return signal.newest if signal.newest is not None else signal.table.last_modified
+
+
 def _write_time(previous: Watermark | None, signal: TableSignal, now: datetime) -> datetime | None:
-    if signal.last_modified is not None:
-        newer = (
-            previous is None
-            or previous.last_modified is None
-            or signal.last_modified > previous.last_modified
-        )
-        return min(signal.last_modified, now) if newer else None
-    if previous is None or previous.write_counter is None or signal.write_counter is None:
+    modified = _modified(signal)
+    if modified is not None:
+        newer = previous is None or previous.last_modified is None or modified > previous.last_modified
+        return min(modified, now) if newer else None
+    if previous is None:
         return None
-    return now if signal.write_counter > previous.write_counter else None
+    if signal.tracks_writes:
+        current, before = signal.write_counter, previous.write_counter
+        if current is None or before is None:
+            return None
+        deltas = counter_deltas({"writes": current}, {"writes": before})
+        return now if deltas and deltas["writes"] > 0 else None
+    table = signal.table
+    changed = table.row_count != previous.row_count or table.size_bytes != previous.size_bytes
+    return now if changed else None
