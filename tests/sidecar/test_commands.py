@@ -76,3 +76,10 @@ def test_check_freshness_once_reads_the_store(tmp_path: Path) -> None:
     only_fresh = {"OBSERVER_CHECKS__RULES": '[{dataset: "*.fresh", freshness: {max_age: 1h}}]'}
     assert observer("check", "freshness", "--once", home=tmp_path, env=only_fresh).returncode == 0
     assert observer("check", "schema", "--once", home=tmp_path).returncode == 0  # no schema recorded
+
+
+def test_sidecar_once_with_a_warehouse_the_collectors_do_not_support_exits_2(tmp_path: Path) -> None:
+    env = {"OBSERVER_WAREHOUSES__0__NAME": "legacy", "OBSERVER_WAREHOUSES__0__URL": "mysql://u@db/shop"}
+    result = observer("sidecar", "--once", home=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "legacy" in result.stderr and "no collector for 'mysql'" in result.stderr
