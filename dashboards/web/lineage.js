@@ -906,8 +906,22 @@ class Explorer {
     const { width, height } = this.layout;
     const fitK = Math.min((box.width - 80) / Math.max(width, 1), (box.height - 80) / Math.max(height, 1));
     if (fitK >= 0.62) this.fit();
-    else this.centerOn(this.state.focus, { k: NEAR_ZOOM });
+    else {
+      this.centerOn(this.state.focus, { k: NEAR_ZOOM });
+      this.fillScreen();
+    }
     this.select(this.state.selected, { scroll: false });
+  }
+
+  /** No empty screen beside a graph larger than the screen (a focus at the graph's edge is not
+   * centred, more of its neighbourhood is shown); a dimension that fits is centred. */
+  fillScreen() {
+    const { x, y, k } = this.transform;
+    const margin = 40;
+    const place = (offset, span, room) =>
+      span * k + 2 * margin <= room ? (room - span * k) / 2 : Math.min(margin, Math.max(room - margin - span * k, offset));
+    this.transform = { k, x: place(x, this.layout.width, this.size.width), y: place(y, this.layout.height, this.size.height) };
+    this.applyTransform();
   }
 
   centerOn(id, { k, keepZoom } = {}) {

@@ -94,6 +94,18 @@ def test_a_marts_lineage_walks_upstream_level_by_level(page: Any) -> None:
     assert_no_browser_errors(page)
 
 
+def test_a_neighbourhood_wider_than_the_screen_opens_legible_and_without_empty_screen(page: Any) -> None:
+    open_view(page, lineage_path("shop.raw.orders", up=5, down=5), "lineage")
+    canvas = page.locator("svg.lineage-canvas")
+    assert "zoom-mid" not in canvas.get_attribute("class")  # names and columns buttons are shown
+    boxes = page.locator("g.node").evaluate_all("nodes => nodes.map(n => n.getBoundingClientRect().left)")
+    frame = canvas.bounding_box()
+    assert max(boxes) > frame["x"] + frame["width"]  # the graph goes on to the right...
+    assert 0 <= min(boxes) - frame["x"] <= 80  # ...so the raw table at its left edge is not centred
+    assert node(page, dataset_node("shop.raw.orders")).is_visible()
+    assert_no_browser_errors(page)
+
+
 def test_nodes_carry_health_badges(page: Any) -> None:
     open_view(page, lineage_path("analytics.marts.fct_revenue_daily", up=4, down=1), "lineage")
     orders = node(page, dataset_node("analytics.marts.fct_orders"))
