@@ -148,7 +148,7 @@ def serve(port: int, home: str, store_url: str | None) -> None:
     from api.app import create_app
     from observer.config import load_config
     from observer.logging import configure_logging
-    from observer.runtime import Runtime
+    from observer.runtime import Runtime, settle_for_serving
 
     os.environ["OBSERVER_HOME"] = home
     config = Path(home) / "observer.yaml"
@@ -166,6 +166,7 @@ def serve(port: int, home: str, store_url: str | None) -> None:
         await request.body()
         return Response(status_code=201)
 
+    settle_for_serving()
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
 
 
@@ -211,8 +212,10 @@ def cpu_costs(events: int = 4000) -> list[tuple[str, float]]:
     from observer.ingest.log import EventLog
     from observer.ingest.parse import decode_json, parse_body
     from observer.ingest.projection import ProjectionWorker
+    from observer.runtime import settle_for_serving
     from observer.store import Store
 
+    settle_for_serving()  # as the server does
     store = Store(f"sqlite:///{tempfile.mkdtemp(prefix='observer-bench-cpu-')}/observer.db")
     store.upgrade()
     raw = body(events)

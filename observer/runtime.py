@@ -6,6 +6,7 @@ parts they use, so each part receives its collaborators instead of reaching for 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
     from observer.graph.base import GraphStore
 
 log = logging.getLogger(__name__)
+
+
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def settle_for_serving() -> None:
+    """For long-running processes, once they are built: what exists now (modules, the app) leaves the
+    cyclic garbage collector's view, and it runs less often. Handling events allocates many
+    short-lived containers; with the default thresholds, scanning the old ones took a third of the
+    CPU of decoding a batch of events and of the projection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Service(Protocol):

@@ -12,6 +12,7 @@ import typer
 
 from observer.cli.common import ConfigOption, build_runtime, fail, load
 from observer.config.settings import ApiSettings
+from observer.runtime import settle_for_serving
 from observer.store import StoreUnavailable
 from observer.store.database import masked_url
 
@@ -64,9 +65,11 @@ def serve(
     except StoreUnavailable as error:
         fail(str(error))
     log.info("store %s", masked_url(runtime.store.url))
+    server = build_server(runtime)
+    settle_for_serving()
     typer.echo(f"serving on http://{bind_host}:{bind_port} (API docs at /docs)", err=True)
     uvicorn.run(
-        build_server(runtime),
+        server,
         host=bind_host,
         port=bind_port,
         log_config=None,

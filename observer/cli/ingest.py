@@ -31,7 +31,7 @@ from observer.ingest.parse import (
 from observer.ingest.projection import ProjectionWorker
 from observer.ingest.retention import apply_retention
 from observer.ingest.service import sql_lineage_worker
-from observer.runtime import Runtime
+from observer.runtime import Runtime, settle_for_serving
 from observer.store import StoreUnavailable
 
 _CHUNK = 1000
@@ -185,6 +185,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    settle_for_serving()
     projection.start()
     typer.echo("projection worker running; stop with Ctrl-C", err=True)
     done.wait()
