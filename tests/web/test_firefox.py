@@ -1,14 +1,19 @@
 """The web UI in Debian's Firefox ESR (WebDriver BiDi, tests/web/bidi.py) over the shop warehouse: the
 same path as a user takes in Chromium — search, a mart's lineage level by level, its columns and one
-column's path, the incident, the dataset page, the explorer from the keyboard alone — and a screenshot."""
+column's path, the incident, the dataset page, the explorer from the keyboard alone, 2,000 nodes, a
+server that wants an API token — and a screenshot."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from tests.conftest import LiveServer
 from tests.web import shop
-from tests.web.bidi import Tab
+from tests.web.bidi import Firefox, Tab
+from tests.web.conftest import VIEWPORT
 from tests.web.test_browser import NODES_ON_SCREEN, SYNTHETIC, dataset_node, lineage_path, synthetic_lineage
 
 W = shop.WAREHOUSE
@@ -155,6 +160,32 @@ def test_firefox_shows_the_incident_and_the_dataset_charts(firefox_tab: Tab) -> 
     )
     assert band[0] > 100 and band[1] > 0  # drawn, not collapsed
     assert_no_browser_errors(tab)
+
+
+def test_firefox_asks_a_server_with_tokens_for_one(
+    firefox: Firefox, start_server: Callable[..., LiveServer]
+) -> None:
+    """A real ``observer serve`` whose API needs a token: the UI asks for it once and keeps it."""
+    digest = hashlib.sha256(b"reader-secret").hexdigest()
+    server = start_server(f"api:\n  tokens:\n    - name: ui\n      sha256: {digest}\n      scopes: [read]\n")
+    tab = firefox.new_tab(*VIEWPORT.values())
+    tab.base_url = server.url
+    try:
+        tab.goto("/incidents")
+        tab.wait_for_selector("#token-dialog[open]")
+        assert "needs an API token" in tab.text("#token-dialog")
+        tab.click("#token-dialog input")
+        tab.type("reader-secret")
+        tab.press("Enter")
+        tab.wait_for_selector("main[data-ready='incidents']")
+        assert "No open incidents" in tab.text("main")
+        assert tab.evaluate("localStorage.getItem('observer.token')") == "reader-secret"
+        tab.goto("/")  # kept: no second question
+        tab.wait_for_selector("main[data-ready='overview']")
+        assert tab.count("#token-dialog[open]") == 0
+        assert tab.errors == []
+    finally:
+        tab.close()
 
 
 def test_firefox_layout_of_2000_nodes(firefox_tab: Tab) -> None:
