@@ -368,6 +368,23 @@ class Tab:
         }
         self._perform([mouse])
 
+    def drag(self, start: tuple[int, int], end: tuple[int, int]) -> None:
+        """Presses the mouse button at ``start`` (viewport pixels), moves to ``end`` and releases it."""
+        moves: list[dict[str, Any]] = [
+            {"type": "pointerMove", "x": start[0], "y": start[1], "origin": "viewport"},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerMove", "x": end[0], "y": end[1], "origin": "viewport", "duration": 150},
+            {"type": "pointerUp", "button": 0},
+        ]
+        self._perform(
+            [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": moves}]
+        )
+
+    def wheel(self, at: tuple[int, int], delta_y: int) -> None:
+        """Turns the mouse wheel over ``at`` (viewport pixels); positive scrolls down."""
+        scroll = {"type": "scroll", "x": at[0], "y": at[1], "deltaX": 0, "deltaY": delta_y}
+        self._perform([{"type": "wheel", "id": "wheel", "actions": [scroll]}])
+
     def _perform(self, actions: list[dict[str, Any]]) -> None:
         self.browser.command("input.performActions", {"context": self.context, "actions": actions})
         self.browser.command("input.releaseActions", {"context": self.context})

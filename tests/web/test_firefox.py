@@ -136,6 +136,25 @@ def test_firefox_explorer_works_from_the_keyboard_alone(firefox_tab: Tab) -> Non
     assert_no_browser_errors(tab)
 
 
+def test_firefox_pans_and_zooms_the_graph_with_the_mouse(firefox_tab: Tab) -> None:
+    tab = firefox_tab
+    open_view(tab, lineage_path("shop.raw.orders", up=5, down=5), "lineage")
+    orders = node(dataset_node("shop.raw.orders"))
+    where = "(selector) => { const b = document.querySelector(selector).getBoundingClientRect(); return [b.x, b.y, b.width]; }"
+    x, y, width = tab.call(where, orders)
+    tab.drag((int(x + width + 30), int(y - 120)), (int(x + width - 170), int(y - 70)))  # on the background
+    moved = tab.call(where, orders)
+    assert abs(moved[0] - (x - 200)) < 2 and abs(moved[1] - (y + 50)) < 2
+    assert "selected" in (tab.attribute(orders, "class") or "")  # a drag is not a click on a node
+    tab.wheel((int(moved[0]), int(moved[1])), 600)  # zoom out around the node
+    smaller = tab.call(where, orders)
+    assert smaller[2] < width * 0.75
+    assert "zoom-mid" in (tab.attribute("svg.lineage-canvas", "class") or "")
+    tab.click(node(dataset_node("analytics.staging.stg_orders")))
+    assert tab.text(".panel-title") == "stg_orders"
+    assert_no_browser_errors(tab)
+
+
 def test_firefox_shows_the_incident_and_the_dataset_charts(firefox_tab: Tab) -> None:
     tab = firefox_tab
     open_view(tab, "/", "overview")
