@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -29,13 +31,22 @@ def masked_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' text: orjson (a fifth of the projection's CPU went to the standard encoder),
+    the standard encoder for anything orjson does not take."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 class Store:
     """One database: an engine plus the operations that concern the schema as a whole."""
 
     def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
         self.url = url
         parsed = make_url(url)
-        options: dict[str, Any] = {"echo": echo, "future": True}
+        options: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": json_text}
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
