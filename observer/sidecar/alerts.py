@@ -98,7 +98,8 @@ def in_order(items: Sequence[Any], key: Any) -> Iterator[list[Any]]:
 
 class LocalAlerts:
     """Standalone alerting: the transitions go to an incident service on the sidecar's store, whose
-    alert planner queues the messages; ``delivery`` (the alert service) sends them."""
+    alert planner queues the messages; ``delivery`` (the alert service, woken by each change) sends
+    them."""
 
     name = "alerts"
 
@@ -129,7 +130,6 @@ class LocalAlerts:
                 return
             for _ in batch:
                 self.pending.popleft()
-        self.delivery.wake()
 
 
 class CentralForwarder:

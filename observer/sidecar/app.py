@@ -114,8 +114,11 @@ def local_alerts(settings: Settings, store: Store, clock: Clock) -> LocalAlerts:
     owners = OwnerDirectory(settings.owners)
     incidents = IncidentService(store, clock, settings.alerts, owners, sink=AlertPlanner(settings, owners))
     outbox = Outbox(store, clock, settings.alerts.outbox, build_notifiers(settings))
-    poll = settings.alerts.outbox.poll_interval.total_seconds()
-    return LocalAlerts(incidents, AlertService(outbox, incidents, poll_interval=poll))
+    delivery = AlertService(
+        outbox, incidents, poll_interval=settings.alerts.outbox.poll_interval.total_seconds()
+    )
+    incidents.after_commit.append(lambda _changes: delivery.wake())
+    return LocalAlerts(incidents, delivery)
 
 
 def start(assembly: Assembly) -> None:

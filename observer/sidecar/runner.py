@@ -136,7 +136,7 @@ class Sidecar:
         self._results = {}
         for result in report.results:
             self._results.setdefault((result.check, result.dataset), []).append(result)
-        report.transitions = self._transitions(report.results, read, now)
+        report.transitions = self._transitions(report.results, now)
         self._deliver(report.transitions, now)
         self._forget_unwatched()
         elapsed = time.perf_counter() - started
@@ -300,7 +300,7 @@ class Sidecar:
 
     # Alerts -----------------------------------------------------------------------------------
 
-    def _transitions(self, results: list[CheckResult], read: _Read, now: datetime) -> list[Transition]:
+    def _transitions(self, results: list[CheckResult], now: datetime) -> list[Transition]:
         """Problems that appeared or cleared. A breaking schema change is an event: it is sent when
         found and never cleared (its incident waits for a person); its problem lapses silently."""
         transitions = []

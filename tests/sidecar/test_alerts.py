@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from observer.clock import SimulatedClock
 from observer.config.settings import Settings
 from observer.sidecar.alerts import LocalAlerts
@@ -84,3 +86,25 @@ def test_routes_choose_the_channel_and_webhooks(slack_stub: SlackStub, state: Si
     assert not slack_stub.top_level("#finance") and not slack_stub.top_level("C0DATA")
     [hook] = slack_stub.calls("hook:oncall")
     assert ORDERS.name in str(hook.body["text"])
+
+
+def test_alerts_the_store_could_not_record_are_recorded_next_cycle(
+    slack_stub: SlackStub, state: SidecarState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sidecar, local, clock, _ = standalone(slack_stub, state)
+    process = local.incidents.process
+    failures = iter([OSError("disk full")])
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return process(*args, **kwargs)
+
+    monkeypatch.setattr(local.incidents, "process", flaky)
+    go_stale(sidecar, clock)
+    assert local.delivery.run_once().sent == 0 and len(local.pending) == 1
+    clock.advance(timedelta(minutes=1))
+    sidecar.run_cycle()  # still stale: no new transition, the kept one is recorded now
+    assert local.delivery.run_once().sent == 1 and not local.pending
+    assert len(slack_stub.top_level("C0DATA")) == 1
