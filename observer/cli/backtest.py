@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from detectors.settings import FreshnessSettings, MetricKind, Sensitivity, SeriesSettings
-from observer.cli.common import fail
-from observer.config.settings import parse_duration
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +35,14 @@ HolidaysOption = typer.Option(
     help="Optional file of holiday dates (YYYY-MM-DD, one per line, # comments): learned apart from the weekly rhythm.",
     dir_okay=False,
 )
+
+
+def fail(message: str) -> NoReturn:
+    """Exit with code 2 through the shared CLI helper, imported only then: ``observer backtest`` runs
+    without loading the configuration, store and server modules (see ``observer.cli.main``)."""
+    from observer.cli.common import fail as shared_fail
+
+    shared_fail(message)
 
 
 def read_holidays(path: Path | None) -> frozenset[date]:
@@ -145,6 +151,7 @@ def freshness(
     import pandas as pd
 
     from detectors.backtest import OVERDUE_FIELDS, backtest_freshness
+    from observer.config.settings import parse_duration
 
     until_time = pd.to_datetime(until, utc=True, format="ISO8601", errors="coerce")
     if pd.isna(until_time):

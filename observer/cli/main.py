@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from functools import cache
+
 import typer
 
 from observer import __version__
-from observer.cli import backtest, check, collect, core, demo, graph, incidents, ingest, lineage, sidecar
 
-app = typer.Typer(
+_app = typer.Typer(
     name="observer",
     help="Observer: data observability and lineage monitor.",
     no_args_is_help=True,
@@ -22,7 +24,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -31,18 +33,37 @@ def _root(
     """Observer: data observability and lineage monitor."""
 
 
-core.register(app)
-# domain commands: one line per domain module, each exposing ``register(app)``
-ingest.register(app)
-check.register(app)
-sidecar.register(app)
-backtest.register(app)
-lineage.register(app)
-graph.register(app)
-collect.register(app)
-incidents.register(app)
-demo.register(app)
+@cache
+def _registered() -> typer.Typer:
+    # Imported on first use: loading every domain (store, graph drivers, HTTP server) takes seconds.
+    from observer.cli import backtest, check, collect, core, demo, graph, incidents, ingest, lineage, sidecar
+
+    core.register(_app)
+    # domain commands: one line per domain module, each exposing ``register(app)``
+    ingest.register(_app)
+    check.register(_app)
+    sidecar.register(_app)
+    backtest.register(_app)
+    lineage.register(_app)
+    graph.register(_app)
+    collect.register(_app)
+    incidents.register(_app)
+    demo.register(_app)
+    return _app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole command line, with every domain's commands registered."""
+    if name == "app":
+        return _registered()
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    if sys.argv[1:2] == ["backtest"]:
+        # A backtest reads and writes files with the detectors only: skip loading the server's modules.
+        from observer.cli.backtest import backtest_app
+
+        backtest_app(args=sys.argv[2:], prog_name="observer backtest")
+        return
+    _registered()()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +171,21 @@ def test_holidays_file_is_validated(tmp_path: Path):
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and f"{holidays}:3: not a date" in result.output
+
+
+def test_the_observer_command_runs_backtests_and_reports_bad_rows(tmp_path: Path):
+    # The real command, as users and the benchmark run it (``observer backtest`` skips loading the
+    # server's modules, so this path is not the one CliRunner takes).
+    source, out = tmp_path / "history.csv", tmp_path / "out.jsonl"
+    write_series_csv(source)
+    command = [sys.executable, "-m", "observer", "backtest", "volume", "--input", str(source)]
+    done = subprocess.run([*command, "--output", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(read_jsonl(out)) == 90 and "90 points judged, 1 anomalies" in done.stderr
+    source.write_text("series,timestamp,value\norders,2026-01-01,10\norders,2026-01-02,ten\n")
+    done = subprocess.run([*command, "--output", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and f"{source}:3: not a number: 'ten'" in done.stderr
+    help_text = subprocess.run(
+        [sys.executable, "-m", "observer", "backtest", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert help_text.returncode == 0 and "observer backtest" in help_text.stdout
