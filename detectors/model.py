@@ -25,15 +25,20 @@ joins the training. Per series and per step:
   points confirmed as anomalies and points marked expected never enter it (they are replaced by
   their prediction, so windows stay balanced). Month ends, month starts and holidays are learned
   apart: seen once, such a day alerts only if it fits neither the ordinary rhythm nor what it did
-  before; seen twice alike, it is judged on its own behaviour.
+  before; seen twice alike and clearly apart from ordinary days, it is judged on its own behaviour.
+  A day that alerted teaches its kind only once the next one alerts the same way; a day of two
+  kinds, or an empty day of an idle table, teaches nothing. A first month end or start may bring up
+  to ``MONTH_BOUNDARY_PRIOR`` times the ordinary count without alerting.
 * **Real changes.** When the last few points all alerted in one direction and agree with each
   other, the change is accepted: history is shifted to the new level (the season is kept) and the
   points rejoin training. A return to the old level soon after reverses that acceptance, so a
   multi-day incident does not leave a trail of alerts behind. The same holds per phase, so a new
   weekend pattern is learned after a few weekends.
-* **Young series.** From the fourth point, until a candidate is ready, a point is judged against
-  the median and spread of the points before it, with a band widened for the small sample. Until a
-  seasonal candidate is ready, drops of counts on quiet buckets
+* **Young series.** From the fourth point, until the full season is known, a point can be judged
+  against the median and spread of the earlier points of its kind of bucket (weekday or weekend on
+  daily grids), with a band widened for the small sample: when no candidate is ready, or when that
+  band is tighter than the ready candidate's. Until a seasonal candidate is ready, drops of counts
+  on quiet buckets
   (weekends on daily grids, any hour on hourly ones) are not judged; neither are drops on a holiday
   before the series has shown how it behaves on holidays.
 """
@@ -52,9 +57,10 @@ REVERT_HORIZON = 7  # buckets after an accepted change during which a return und
 CALENDAR_MEMORY = 3  # past occurrences of a calendar day that describe its behaviour
 SIMPLER_MODEL_BONUS = 1.05  # a seasonal candidate must beat "no season" by this factor
 MIN_RESIDUALS = 4
+MONTH_BOUNDARY_PRIOR = 3.0  # counts on a month end or start not yet seen may reach this many times the usual
 YOUNG_MIN_POINTS = 4  # points a new series needs before its first judgement
 YOUNG_WINDOW = 21
-YOUNG_INFLATION = 15.0  # young series: the band widens by k·15/n on top of k
+YOUNG_INFLATION = 25.0  # young series: the band widens by k·25/n on top of k
 WINSOR_CONSISTENCY = 0.986  # RMS of a standard normal capped at 3 sigma
 
 
@@ -281,6 +287,7 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
     all_rows = np.arange(series)
     calendar_memory = np.full((series, len(CALENDAR_KINDS), CALENDAR_MEMORY), np.nan)
     calendar_seen = np.zeros((series, len(CALENDAR_KINDS)), dtype=np.int64)
+    calendar_pending = np.full((series, len(CALENDAR_KINDS)), np.nan)  # an alerting day, until confirmed
     log_scale = batch.log_scale
 
     for t in range(buckets):
@@ -328,16 +335,34 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
             best_error = np.where(better, error, best_error)
             best_period = np.where(better, candidate.period, best_period)
 
-        # Young series: until a model is ready, judge against the median and spread of the points so
-        # far, with the band widened for the small sample.
-        unfitted = np.flatnonzero(~np.isfinite(best_pred) & valid)
-        if unfitted.size and t >= YOUNG_MIN_POINTS:
-            so_far = state.train[unfitted, max(0, t - YOUNG_WINDOW) : t]
+        # Young series: until the full season is known, a point can be judged against the median and
+        # spread of the earlier points of its own kind of bucket (weekdays or weekends on daily grids),
+        # with the band widened for the small sample: when no model is ready, and when this is tighter
+        # than the ready ones (a crude model of a weekday-only table is useless until its week is known).
+        young = np.flatnonzero(valid & ~season_known)
+        if young.size and t >= YOUNG_MIN_POINTS:
+            start = max(0, t - YOUNG_WINDOW)
+            so_far = state.train[young, start:t]
+            alike = np.where(batch.quiet[young, start:t] == batch.quiet[young, t, None], so_far, np.nan)
+            enough = np.count_nonzero(~np.isnan(alike), axis=1) >= YOUNG_MIN_POINTS
+            mixed = enough & (
+                np.count_nonzero(~np.isnan(alike), axis=1) < np.count_nonzero(~np.isnan(so_far), axis=1)
+            )
+            so_far = np.where(enough[:, None], alike, so_far)
             center, count = nanmedian_rows(so_far, min_count=YOUNG_MIN_POINTS)
             spread, _ = robust_scale(so_far)
-            best_pred[unfitted] = center
-            best_sigma[unfitted] = spread
-            best_count[unfitted] = count
+            with np.errstate(invalid="ignore", divide="ignore"):
+                tighter = spread * (1.0 + YOUNG_INFLATION / np.maximum(count, 1)) < best_sigma[young] * (
+                    1.0 + 3.0 / np.maximum(best_count[young], 1)
+                )
+            use = np.isfinite(center) & (~np.isfinite(best_pred[young]) | (tighter & mixed))
+            rows = young[use]
+            best_pred[rows] = center[use]
+            best_sigma[rows] = spread[use]
+            best_count[rows] = count[use]
+            best_period[rows] = 0
+            best_low[rows] = np.nan
+            best_high[rows] = np.nan
 
         judged = valid & np.isfinite(best_pred)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -355,6 +380,7 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
             # A calendar day alerts only if it fits neither the ordinary rhythm nor what days of its
             # kind did before.
             unknown_holiday = np.zeros(series, dtype=bool)
+            unknown_boundary = np.zeros(series, dtype=bool)
             for slot, kind in enumerate(CALENDAR_KINDS):
                 applies = (calendar & kind) != 0
                 if not applies.any():
@@ -364,11 +390,15 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
                 known = applies & (effect_count > 0)
                 if kind is CalendarDay.HOLIDAY:
                     unknown_holiday = applies & ~known
+                else:
+                    unknown_boundary |= applies & ~known
                 if not known.any():
                     continue
-                # Seen twice or more and consistently: the day's own band replaces the ordinary one.
+                # Seen twice or more, consistently, and clearly apart from ordinary days: the day's own
+                # band replaces the ordinary one.
                 spread = np.fmax.reduce(memory, axis=1) - np.fmin.reduce(memory, axis=1)
-                settled = known & (effect_count >= 2) & (spread <= width) & (calendar == kind)
+                apart = np.abs(effect) >= 0.5 * width
+                settled = known & (effect_count >= 2) & (spread <= width) & apart & (calendar == kind)
                 effect = np.where(known, effect, 0.0)
                 day_expected, day_lower, day_upper = _band(best_pred + effect, width, batch)
                 lower = np.where(settled, day_lower, np.where(known, np.minimum(lower, day_lower), lower))
@@ -376,6 +406,13 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
                 shown = np.where(known, day_expected, shown)
                 day_score = np.abs(residual - effect) / sigma
                 score = np.where(settled, day_score, np.where(known, np.minimum(score, day_score), score))
+
+            # Month ends and starts often carry more rows (month-end closes, monthly batches): until a
+            # series has shown one, a count there up to MONTH_BOUNDARY_PRIOR times the ordinary is not news.
+            boundary_prior = unknown_boundary & log_scale
+            upper = np.where(
+                boundary_prior, np.maximum(upper, MONTH_BOUNDARY_PRIOR * np.expm1(best_pred)), upper
+            )
 
             # Shortly after an accepted change, the old level stays plausible: a return is not news.
             back = np.zeros(series)
@@ -458,13 +495,24 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
             state.residual_counts[index] = count + learn
         state.refresh(all_rows, t)
 
-        on_calendar = (
-            judged & (calendar != CalendarDay.ORDINARY) & ~batch.excluded[:, t] & ~batch.expected[:, t]
-        )
+        # A calendar day teaches how days of its kind behave, unless it is of two kinds at once (a holiday
+        # on a month start) or the table was empty and expected to be (a month end on a quiet Sunday).
+        on_calendar = judged & season_known & ~batch.excluded[:, t] & ~batch.expected[:, t]
+        empty = log_scale & (values[:, t] < 1.0) & (np.where(log_scale, best_pred, 0.0) < np.log(2.0))
         for slot, kind in enumerate(CALENDAR_KINDS):
-            for row in np.flatnonzero(on_calendar & ((calendar & kind) != 0)).tolist():
-                calendar_memory[row, slot, calendar_seen[row, slot] % CALENDAR_MEMORY] = residual[row]
-                calendar_seen[row, slot] += 1
+            for row in np.flatnonzero(on_calendar & (calendar == kind) & ~empty).tolist():
+                learned = [residual[row]]
+                if anomaly[row]:
+                    # An alerting day is learned only once the next day of its kind alerts the same way.
+                    pending = calendar_pending[row, slot]
+                    calendar_pending[row, slot] = residual[row]
+                    if np.isnan(pending) or np.sign(pending) != np.sign(residual[row]):
+                        continue
+                    learned = [pending, residual[row]]
+                calendar_pending[row, slot] = np.nan
+                for effect in learned:
+                    calendar_memory[row, slot, calendar_seen[row, slot] % CALENDAR_MEMORY] = effect
+                    calendar_seen[row, slot] += 1
 
         step = np.where(below, -1, np.where(above, 1, 0)).astype(np.int8)
         counted = judged & (calendar == CalendarDay.ORDINARY) & ~batch.excluded[:, t] & ~batch.expected[:, t]

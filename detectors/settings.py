@@ -45,6 +45,8 @@ class Thresholds:
     min_absolute: float
 
 
+# Column metrics (rates, levels) are aggregates over many rows and a table has dozens of them, so
+# their medium band is wider than for row counts.
 _THRESHOLDS: dict[MetricKind, dict[Sensitivity, Thresholds]] = {
     MetricKind.COUNT: {
         Sensitivity.HIGH: Thresholds(k=3.5, min_relative=0.15, min_absolute=5.0),
@@ -53,12 +55,12 @@ _THRESHOLDS: dict[MetricKind, dict[Sensitivity, Thresholds]] = {
     },
     MetricKind.RATE: {
         Sensitivity.HIGH: Thresholds(k=3.5, min_relative=0.1, min_absolute=0.005),
-        Sensitivity.MEDIUM: Thresholds(k=4.0, min_relative=0.2, min_absolute=0.01),
+        Sensitivity.MEDIUM: Thresholds(k=5.0, min_relative=0.2, min_absolute=0.01),
         Sensitivity.LOW: Thresholds(k=5.5, min_relative=0.3, min_absolute=0.02),
     },
     MetricKind.LEVEL: {
         Sensitivity.HIGH: Thresholds(k=3.5, min_relative=0.05, min_absolute=0.0),
-        Sensitivity.MEDIUM: Thresholds(k=4.0, min_relative=0.1, min_absolute=0.0),
+        Sensitivity.MEDIUM: Thresholds(k=5.0, min_relative=0.1, min_absolute=0.0),
         Sensitivity.LOW: Thresholds(k=5.5, min_relative=0.2, min_absolute=0.0),
     },
 }
