@@ -42,9 +42,10 @@ def parse_series_rows(raw: pd.DataFrame, *, with_values: bool = True) -> pd.Data
     if missing:
         raise BacktestInputError(None, f"header must be {','.join(wanted)} (missing {', '.join(missing)})")
     series = raw["series"].fillna("")
-    empty = np.flatnonzero((series.str.strip() == "").to_numpy())
-    if empty.size:
-        raise BacktestInputError(int(empty[0]), "empty series name")
+    codes, names = pd.factorize(series)  # check each distinct name once
+    blank = [i for i, name in enumerate(names) if not str(name).strip()]
+    if blank:
+        raise BacktestInputError(int(np.flatnonzero(np.isin(codes, blank))[0]), "empty series name")
     times = pd.to_datetime(raw["timestamp"], utc=True, format="ISO8601", errors="coerce")
     bad = np.flatnonzero(times.isna().to_numpy())
     if bad.size:

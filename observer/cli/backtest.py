@@ -88,17 +88,34 @@ def _where(path: Path, row: int | None) -> str:
 
 
 def _write(frame: pd.DataFrame, path: Path, fields: tuple[str, ...], time_columns: tuple[str, ...]) -> None:
+    """One JSON object per row (NaN as null, times as ISO 8601 UTC with a Z).
+
+    Each column is encoded to JSON in one call and the rows are assembled from a template, which is
+    several times faster than encoding row by row (a year of 1,000 series is 365,000 rows).
+    """
     import numpy as np
+    import orjson
     import pandas as pd
 
-    out = frame.loc[:, list(fields)].copy()
-    for column in time_columns:
-        stamps = pd.DatetimeIndex(out[column]).as_unit("ns").asi8.view("M8[ns]")
-        precise = bool((stamps.view(np.int64) % 1_000_000_000).any())
-        iso = np.datetime_as_string(stamps, unit="us" if precise else "s")
-        out[column] = np.char.add(iso.astype(str), "Z")
-    text = out.to_json(orient="records", lines=True, double_precision=10)
-    path.write_text(text if text.endswith("\n") or not text else text + "\n", encoding="utf-8")
+    if not len(frame):
+        path.write_bytes(b"")
+        return
+    encoded: list[list[bytes]] = []
+    for field in fields:
+        column = frame[field]
+        if field in time_columns:
+            stamps = pd.DatetimeIndex(column).as_unit("ns").asi8
+            precise = bool((stamps % 1_000_000_000).any())
+            iso = np.datetime_as_string(stamps.view("M8[ns]"), unit="us" if precise else "s")
+            encoded.append(orjson.dumps(np.char.add(iso, "Z").tolist())[1:-1].split(b","))
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            codes, names = pd.factorize(column)  # names may hold commas: encode each distinct one alone
+            texts = [orjson.dumps(str(name)) for name in names]
+            encoded.append([texts[code] for code in codes.tolist()])
+        else:  # numbers, null and booleans never contain a comma
+            encoded.append(orjson.dumps(column.tolist())[1:-1].split(b","))
+    template = b"{" + b",".join(orjson.dumps(field) + b":%b" for field in fields) + b"}\n"
+    path.write_bytes(b"".join(template % row for row in zip(*encoded, strict=True)))
 
 
 def _run_series(
