@@ -142,8 +142,11 @@ class Adapter(ABC):
         return max(1, int(self.settings.statement_timeout.total_seconds()))
 
     @abstractmethod
-    def snapshot(self, connection: Connection) -> Snapshot:
-        """Every table and view with columns and statistics, in a fixed number of queries."""
+    def snapshot(self, connection: Connection, *, columns: bool = True) -> Snapshot:
+        """Every table and view with columns and statistics, in a fixed number of queries.
+
+        ``columns=False`` skips the columns query (tables then have no ``columns``): one catalog
+        query fewer for readers that only need table statistics."""
 
     def query_log(self, connection: Connection, since: datetime | None, now: datetime) -> QueryLog:
         """Write statements that finished after ``since`` (None: the first pass, a short look back), or

@@ -86,11 +86,12 @@ class BigQueryAdapter(Adapter):
     def sql(self, template: str) -> str:
         return template.format(project=self.project, region=self.region)
 
-    def snapshot(self, connection: Connection) -> Snapshot:
+    def snapshot(self, connection: Connection, *, columns: bool = True) -> Snapshot:
         if not self.project:
             raise WarehouseProblem("the BigQuery URL names no project: use bigquery://PROJECT?location=US")
         tables = snapshot_tables(
-            connection.execute(text(self.sql(TABLES_SQL))), connection.execute(text(self.sql(COLUMNS_SQL)))
+            connection.execute(text(self.sql(TABLES_SQL))),
+            connection.execute(text(self.sql(COLUMNS_SQL))) if columns else (),
         )
         return Snapshot(database=self.project, default_schema=None, user=None, tables=tables)
 

@@ -45,17 +45,18 @@ class DuckDBAdapter(Adapter):
     def session_statements(self) -> list[str]:
         return ["SET TimeZone = 'UTC'"]
 
-    def snapshot(self, connection: Connection) -> Snapshot:
+    def snapshot(self, connection: Connection, *, columns: bool = True) -> Snapshot:
         database, default_schema = connection.execute(text(IDENTITY_SQL)).one()
-        columns: dict[tuple[str, str], list[ColumnInfo]] = {}
-        for schema, table, column, data_type, nullable, comment in connection.execute(text(COLUMNS_SQL)):
-            columns.setdefault((schema, table), []).append(ColumnInfo(column, data_type, nullable, comment))
+        found: dict[tuple[str, str], list[ColumnInfo]] = {}
+        rows = connection.execute(text(COLUMNS_SQL)) if columns else ()
+        for schema, table, column, data_type, nullable, comment in rows:
+            found.setdefault((schema, table), []).append(ColumnInfo(column, data_type, nullable, comment))
         tables = [
             TableInfo(
                 schema=schema,
                 name=name,
                 kind=kind,
-                columns=tuple(columns.get((schema, name), ())),
+                columns=tuple(found.get((schema, name), ())),
                 description=comment,
                 row_count=None if row_count is None else int(row_count),
             )

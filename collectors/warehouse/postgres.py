@@ -110,7 +110,7 @@ class PostgresAdapter(Adapter):
             }
         }
 
-    def snapshot(self, connection: Connection) -> Snapshot:
+    def snapshot(self, connection: Connection, *, columns: bool = True) -> Snapshot:
         database, user, default_schema = connection.execute(text(IDENTITY_SQL)).one()
         tables: dict[int, dict[str, Any]] = {}
         names: dict[int, tuple[str, str]] = {}
@@ -125,9 +125,9 @@ class PostgresAdapter(Adapter):
             root = tables.get(row["root_oid"])
             if root is not None:
                 _fold_partition(root, row)
-        columns: dict[tuple[str, str], list[ColumnInfo]] = {}
-        for row in connection.execute(text(COLUMNS_SQL)).mappings():
-            columns.setdefault((row["schema_name"], row["table_name"]), []).append(
+        found: dict[tuple[str, str], list[ColumnInfo]] = {}
+        for row in connection.execute(text(COLUMNS_SQL)).mappings() if columns else ():
+            found.setdefault((row["schema_name"], row["table_name"]), []).append(
                 ColumnInfo(row["column_name"], row["data_type"], not row["not_null"], row["description"])
             )
         return Snapshot(
@@ -135,7 +135,7 @@ class PostgresAdapter(Adapter):
             default_schema=default_schema,
             user=user,
             tables=[
-                TableInfo(schema=schema, name=name, columns=tuple(columns.get((schema, name), ())), **fields)
+                TableInfo(schema=schema, name=name, columns=tuple(found.get((schema, name), ())), **fields)
                 for (schema, name), fields in ((names[oid], fields) for oid, fields in tables.items())
             ],
         )

@@ -66,9 +66,11 @@ class RedshiftAdapter(Adapter):
     def session_statements(self) -> list[str]:
         return [f"SET statement_timeout TO {self.timeout_seconds() * 1000}", "SET timezone TO 'UTC'"]
 
-    def snapshot(self, connection: Connection) -> Snapshot:
+    def snapshot(self, connection: Connection, *, columns: bool = True) -> Snapshot:
         database, default_schema, user = connection.execute(text(IDENTITY_SQL)).one()
-        tables = snapshot_tables(connection.execute(text(TABLES_SQL)), connection.execute(text(COLUMNS_SQL)))
+        tables = snapshot_tables(
+            connection.execute(text(TABLES_SQL)), connection.execute(text(COLUMNS_SQL)) if columns else ()
+        )
         return Snapshot(database=database, default_schema=default_schema, user=user, tables=tables)
 
     def query_log(self, connection: Connection, since: datetime | None, now: datetime) -> QueryLog:

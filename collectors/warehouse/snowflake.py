@@ -76,7 +76,7 @@ class SnowflakeAdapter(Adapter):
         }
         return {"connect_args": {"session_parameters": parameters}}
 
-    def snapshot(self, connection: Connection) -> Snapshot:
+    def snapshot(self, connection: Connection, *, columns: bool = True) -> Snapshot:
         database, default_schema, user, _role = connection.execute(text(IDENTITY_SQL)).one()
         if database is None:
             raise WarehouseProblem(
@@ -87,7 +87,7 @@ class SnowflakeAdapter(Adapter):
             default_schema=default_schema,
             user=user,
             tables=snapshot_tables(
-                connection.execute(text(TABLES_SQL)), connection.execute(text(COLUMNS_SQL))
+                connection.execute(text(TABLES_SQL)), connection.execute(text(COLUMNS_SQL)) if columns else ()
             ),
         )
 

@@ -2,9 +2,11 @@
 warehouse adapters (``collectors/warehouse``): the same catalog reader, identities and error wording
 as ``observer collect``, for every warehouse the collectors support.
 
-One cycle is the adapter's catalog snapshot (PostgreSQL: three catalog queries, DuckDB: three,
-Snowflake: three; whatever the number of tables) plus, when some watched tables have a
-``timestamp_column``, one ``UNION ALL`` query of ``max(column)`` over all of them.
+One cycle is the adapter's catalog snapshot, whatever the number of tables: its identity and tables
+queries, plus its columns query only when a rule needs columns (a schema check turned on by name, or a
+freshness ``timestamp_column``, whose name is looked up among them). PostgreSQL, DuckDB and Snowflake:
+two catalog queries for freshness and volume, three with columns. When some watched tables have a
+``timestamp_column``, one ``UNION ALL`` query of ``max(column)`` over all of them follows.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class SignalSource:
                 self.engine.dispose()
 
     def _read(self, connection: Connection, rules: CheckRules) -> list[TableSignal]:
-        snapshot = self.adapter.snapshot(connection)
+        snapshot = self.adapter.snapshot(connection, columns=needs_columns(rules))
         database = self.adapter.canonical(snapshot.database)
         signals: dict[DatasetRef, TableSignal] = {}
         stamped: dict[DatasetRef, tuple[TableInfo, str]] = {}
@@ -157,6 +159,15 @@ class SignalSource:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def needs_columns(rules: CheckRules) -> bool:
+    """Whether a cycle must read the tables' columns: some rule turns a schema check on by name (the
+    sidecar runs schema only then), or names a freshness ``timestamp_column`` (looked up among them)."""
+    return any(
+        rule.schema_.enabled is True or rule.freshness.timestamp_column is not None
+        for rule in rules.settings.rules
+    )
 
 
 def _as_utc(value: object) -> datetime | None:
