@@ -4,6 +4,11 @@ A sidecar sends the problems that appeared (``findings``) and the ones that clea
 since its last successful delivery. They are recorded as received, counted in the metrics, and
 handed to the incident service when the server runs one (``app.state.incidents``), so incidents and
 Slack alerts for tables watched by sidecars live in the same place as everything else.
+
+A finding or pass may name a ``column`` (optional): it is part of the check's identity there, as for
+the server's own checks, so breaking changes to two columns of one table are two checks of one
+incident. A finding without it takes the ``column`` of its ``details`` (what sidecars sent before the
+field existed); none at all means the whole table.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class ForwardedFinding(_Body):
     namespace: str = Field(min_length=1, max_length=1000)
     name: str = Field(min_length=1, max_length=1000)
     check: str = Field(min_length=1, max_length=40)
+    column: str = Field(default="", max_length=1000, description="the column checked; empty: the table")
     severity: Severity = "error"
     detected_at: AwareDatetime
     explanation: str = Field(max_length=10_000)
@@ -44,11 +50,16 @@ class ForwardedFinding(_Body):
     direction: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def check_column(self) -> str:
+        return self.column or str(self.details.get("column") or "")
+
 
 class ForwardedPass(_Body):
     namespace: str = Field(min_length=1, max_length=1000)
     name: str = Field(min_length=1, max_length=1000)
     check: str = Field(min_length=1, max_length=40)
+    column: str = Field(default="", max_length=1000, description="the column checked; empty: the table")
     checked_at: AwareDatetime
 
 
@@ -79,7 +90,7 @@ def receive_findings(batch: ForwardedBatch, request: Request) -> dict[str, int]:
             "observed_at": item.detected_at,
             "received_at": now,
             "explanation": item.explanation,
-            "details": item.details,
+            "details": {**item.details, "column": item.check_column} if item.check_column else item.details,
         }
         for item in batch.findings
     ] + [
@@ -93,7 +104,7 @@ def receive_findings(batch: ForwardedBatch, request: Request) -> dict[str, int]:
             "observed_at": item.checked_at,
             "received_at": now,
             "explanation": None,
-            "details": {},
+            "details": {"column": item.column} if item.column else {},
         }
         for item in batch.passes
     ]
@@ -118,6 +129,7 @@ def _to_incidents(incidents: Any, batch: ForwardedBatch) -> None:
             severity=item.severity,
             detected_at=item.detected_at,
             explanation=item.explanation,
+            column=item.check_column,
             score=item.score,
             observed=item.observed,
             expected=item.expected,
@@ -129,7 +141,7 @@ def _to_incidents(incidents: Any, batch: ForwardedBatch) -> None:
         for item in batch.findings
     ]
     passes = [
-        CheckPass(dataset=DatasetRef(item.namespace, item.name), check=item.check, checked_at=item.checked_at)
+        CheckPass(DatasetRef(item.namespace, item.name), item.check, item.checked_at, column=item.column)
         for item in batch.passes
     ]
     incidents.process(findings, passes)
@@ -161,6 +173,7 @@ def _as_json(row: Any) -> dict[str, Any]:
         "dataset": DatasetRef(row["namespace"], row["name"]).node_id,
         "namespace": row["namespace"],
         "name": row["name"],
+        "column": row["details"].get("column") or None,
         "state": row["state"],
         "severity": row["severity"],
         "observed_at": _iso(row["observed_at"]),

@@ -44,8 +44,14 @@ class Transition:
     opened: bool  # True: the problem appeared; False: it cleared
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return self.result.check, self.result.dataset.namespace, self.result.dataset.name
+    def column(self) -> str:
+        """The column a problem is about (a breaking schema change names one); empty: the table."""
+        return finding_record(self.result).column if self.opened else ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The check's identity, as the incident service keys it."""
+        return self.result.check, self.result.dataset.namespace, self.result.dataset.name, self.column
 
     def as_json(self) -> dict[str, Any]:
         """The wire form: a finding (opened) or a pass (cleared) of ``POST /api/v1/sidecar/findings``."""
@@ -60,6 +66,7 @@ class Transition:
         finding = finding_record(result)
         return {
             **base,
+            "column": finding.column,
             "severity": finding.severity,
             "detected_at": finding.detected_at.isoformat(),
             "explanation": finding.explanation,
@@ -165,7 +172,7 @@ class CentralForwarder:
             return
         if dropped:
             log.error("dropped the %d oldest findings not forwarded (more than %d)", dropped, FORWARD_LIMIT)
-        for batch in in_order(pending, lambda row: (row[2]["check"], row[2]["namespace"], row[2]["name"])):
+        for batch in in_order(pending, _check_of):
             payload = {
                 "sidecar": self.sidecar,
                 "sent_at": now.isoformat(),
@@ -187,6 +194,11 @@ class CentralForwarder:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _check_of(row: tuple[int, str, dict[str, Any]]) -> tuple[str, str, str, str]:
+    item = row[2]
+    return item["check"], item["namespace"], item["name"], item.get("column", "")
 
 
 def _post(client: httpx.Client, url: str, payload: dict[str, Any], headers: dict[str, str]) -> str | None:

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from api.app import create_app
 from collectors.warehouse.base import ColumnInfo, TableInfo
+from observer.alerts.service import build_incident_service
 from observer.catalog.identity import DatasetRef
 from observer.checks.results import Status
 from observer.checks.rules import CheckRules
@@ -295,4 +296,41 @@ def test_forwarded_findings_reach_the_central_server_even_after_a_restart(
             "/api/v1/sidecar/findings", json={"sidecar": "x"}, headers={"Authorization": "Bearer read-secret"}
         )
         assert denied.status_code == 403 and denied.json()["code"] == 403
+    runtime.stop()
+
+
+def test_breaking_changes_to_two_columns_reach_the_central_server_as_two_checks(
+    tmp_path: Path, state: SidecarState
+) -> None:
+    settings = Settings(
+        store=StoreSettings(url=f"sqlite:///{tmp_path / 'central.db'}"),
+        api=ApiSettings(
+            tokens=[
+                ApiToken(name="sidecars", token="ingest-secret", scopes=["ingest"]),
+                ApiToken(name="reader", token="read-secret", scopes=["read"]),
+            ]
+        ),
+    )
+    runtime = Runtime.build(settings, clock=SimulatedClock(START))
+    runtime.store.upgrade()
+    app = create_app(runtime, start_services=False)
+    app.state.incidents = build_incident_service(runtime)
+    rules = [{"dataset": "*.orders", "freshness": {"enabled": False}, "schema": {"enabled": True}}]
+    with TestClient(app) as client:
+        clock, warehouse = SimulatedClock(START), ScriptedWarehouse()
+        forwarder = CentralForwarder("http://testserver", "ingest-secret", "orders-pipeline", state, client)
+        sidecar = build(clock, warehouse, [forwarder], state, rules)
+        sidecar.run_cycle()
+        clock.advance(timedelta(minutes=5))
+        warehouse.columns = ["id"]  # email and total dropped
+        sidecar.run_cycle()
+        assert not state.pending_forwards()
+        read = {"Authorization": "Bearer read-secret"}
+        incidents = client.get("/api/v1/incidents", headers=read).json()["incidents"]
+        assert len(incidents) == 1
+        checks = client.get(f"/api/v1/incidents/{incidents[0]['id']}", headers=read).json()["checks"]
+        assert sorted((check["check"], check["column"]) for check in checks) == [
+            ("schema", "email"),
+            ("schema", "total"),
+        ]
     runtime.stop()
