@@ -107,6 +107,12 @@ export const api = {
 };
 
 /** Resolves to the value, or to `fallback` when the endpoint is missing or failing. */
+/** For a load nobody awaits (a card filling in, a click's fetch): a navigation that cancels it is
+ * not an error, anything else still is. */
+export function ignoreAbort(error) {
+  if (error?.name !== "AbortError") throw error;
+}
+
 export async function optional(promise, fallback = null) {
   try {
     return await promise;

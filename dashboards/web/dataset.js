@@ -1,7 +1,7 @@
 // A dataset: health (freshness and volume against what is expected), schema and its history,
 // recent runs of the jobs that write it, open incidents.
 
-import { api, nodeId, optional } from "./api.js";
+import { api, ignoreAbort, nodeId, optional } from "./api.js";
 import { bandChart, bandLegend, freshnessChart, freshnessLegend } from "./charts.js";
 import { clear, h, icon } from "./dom.js";
 import { duration, formatDateTime, formatNumber, parseTime, qualifier, shortName, timeAgo } from "./format.js";
@@ -126,7 +126,11 @@ function volumeCard(health, signal) {
         onchange: async () => {
           const [metric, column] = JSON.parse(select.value);
           holder.replaceChildren(loading());
-          draw(await optional(api.series(health.dataset.namespace, health.dataset.name, metric, column, { signal })));
+          try {
+            draw(await optional(api.series(health.dataset.namespace, health.dataset.name, metric, column, { signal })));
+          } catch (error) {
+            ignoreAbort(error);
+          }
         },
       },
       metrics.map((item) =>
@@ -219,7 +223,7 @@ function runsCard(dataset, signal) {
         { caption: "Recent runs" },
       ),
     );
-  })();
+  })().catch(ignoreAbort);
   return section;
 }
 

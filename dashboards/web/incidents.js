@@ -1,6 +1,6 @@
 // Incidents: the list, and one incident: what happened, its impact, the suspected cause, a timeline.
 
-import { api, nodeId, optional } from "./api.js";
+import { api, ignoreAbort, nodeId, optional } from "./api.js";
 import { bandChart, bandLegend } from "./charts.js";
 import { h, icon } from "./dom.js";
 import { formatDateTime, formatNumber, plural, qualifier, shortName, timeAgo } from "./format.js";
@@ -177,7 +177,7 @@ function chartCard(incident, finding, signal) {
       bandChart(holder, points, { label: metric.replaceAll("_", " ") }),
       bandLegend({ anomalies: points.filter((point) => point.anomaly).length }),
     );
-  });
+  }).catch(ignoreAbort);
   return section;
 }
 

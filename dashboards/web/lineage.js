@@ -1,7 +1,7 @@
 // The lineage explorer: focus a node, walk upstream and downstream level by level, expand datasets
 // into columns, follow one column's path (DIRECT solid, INDIRECT dashed), see health at a glance.
 
-import { api, nodeId, optional } from "./api.js";
+import { api, ignoreAbort, nodeId, optional } from "./api.js";
 import { clear, h, icon, s } from "./dom.js";
 import { duration, qualifier, shortName, timeAgo, truncate } from "./format.js";
 import { LineageGraph, columnPaths } from "./graph.js";
@@ -221,8 +221,13 @@ class Explorer {
       this.showError({ status: 404, message: "not found" });
       return;
     }
-    if (this.state.field) await this.loadPath(this.state.field);
-    await Promise.all([...this.state.expanded].map((id) => this.loadExpandedLinks(id)));
+    try {
+      if (this.state.field) await this.loadPath(this.state.field);
+      await Promise.all([...this.state.expanded].map((id) => this.loadExpandedLinks(id)));
+    } catch (error) {
+      ignoreAbort(error); // left the page meanwhile
+      return;
+    }
     const focusNode = this.graph.nodes.get(focus);
     const name = focusNode.data.name || focus;
     this.title.textContent = shortName(name);
@@ -303,7 +308,12 @@ class Explorer {
     if (this.state.expanded.has(id)) this.state.expanded.delete(id);
     else {
       this.state.expanded.add(id);
-      await this.loadExpandedLinks(id);
+      try {
+        await this.loadExpandedLinks(id);
+      } catch (error) {
+        ignoreAbort(error); // left the page meanwhile
+        return;
+      }
     }
     this.draw();
     // column names are legible only near: zoomed out, expanding a dataset zooms in on it
@@ -314,8 +324,13 @@ class Explorer {
   async highlight(fieldId) {
     this.state.field = fieldId;
     updateQuery({ field: fieldId, column: null });
-    if (fieldId) await this.loadPath(fieldId);
-    else this.path = null;
+    try {
+      if (fieldId) await this.loadPath(fieldId);
+      else this.path = null;
+    } catch (error) {
+      ignoreAbort(error); // left the page meanwhile
+      return;
+    }
     this.draw();
     if (this.path) this.framePath();
     const count = this.path ? [...this.path.fields.values()].reduce((sum, set) => sum + set.size, 0) : 0;

@@ -152,6 +152,8 @@ class Firefox:
         ]
         tab = Tab(self, context, user_context)
         tab.set_viewport(width, height)
+        # in front and focused, as a user's tab is: focus and blur handlers behave as they would
+        self.command("browsingContext.activate", {"context": context})
         return tab
 
     def close(self) -> None:
@@ -235,6 +237,23 @@ class Tab:
         self.browser.on("network.beforeRequestSent", fulfil)
         self._cleanup.append(lambda: self.browser.off("network.beforeRequestSent", fulfil))
 
+    def stall(self, pathname: str) -> None:
+        """From now on, this tab's requests to ``pathname`` (any query) never get an answer: a slow
+        server, frozen."""
+        intercept = self.browser.command(
+            "network.addIntercept",
+            {
+                "phases": ["beforeRequestSent"],
+                "urlPatterns": [{"type": "pattern", "pathname": pathname}],
+                "contexts": [self.context],
+            },
+        )["intercept"]
+
+        def release() -> None:
+            self.browser.command("network.removeIntercept", {"intercept": intercept})
+
+        self._cleanup.append(release)
+
     # ---- script -------------------------------------------------------------------------------
 
     def call(self, function: str, *args: Any) -> Any:
@@ -283,9 +302,23 @@ class Tab:
                 continue
             if value:
                 return value
+        state = self._state()
         raise TimeoutError(
-            f"waited {timeout}s for {predicate} with {args}" + (f" ({last_error})" if last_error else "")
+            f"waited {timeout}s for {predicate} with {args}; page: {state}"
+            + (f" ({last_error})" if last_error else "")
         )
+
+    def _state(self) -> str:
+        """Where the page is, for error messages."""
+        try:
+            return str(
+                self.evaluate(
+                    "{url: location.href, focused: document.hasFocus(), active: document.activeElement?.outerHTML"
+                    ".slice(0, 120), ready: document.querySelector('main')?.dataset.ready ?? null}"
+                )
+            )
+        except BiDiError as error:
+            return f"unknown ({error})"
 
     def wait_for_selector(self, selector: str, timeout: float = 20) -> None:
         self.wait_for("(selector) => document.querySelector(selector) !== null", selector, timeout=timeout)

@@ -35,6 +35,12 @@ def lineage_path(name: str, **options: Any) -> str:
     return f"/lineage?node={quote(dataset_node(name), safe='')}" + (f"&{query}" if query else "")
 
 
+def suggestions_for(page: Any, query: str) -> None:
+    """Until the header's suggestions are those of the whole ``query`` (typing pauses can show a
+    prefix's suggestions first)."""
+    page.locator("#search-suggestions:not([hidden]) .suggestion-all", has_text=f"“{query}”").wait_for()
+
+
 def assert_no_browser_errors(page: Any) -> None:
     assert list(page.errors) == []
 
@@ -47,7 +53,7 @@ def test_typing_in_the_header_suggests_datasets_jobs_and_columns(page: Any) -> N
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "global-search"
     page.keyboard.type("revenue")
-    page.wait_for_selector("#search-suggestions:not([hidden]) [role=option]")
+    suggestions_for(page, "revenue")
     kinds = page.locator("#search-suggestions [role=option]").evaluate_all(
         "items => items.map(i => i.dataset.kind)"
     )
@@ -251,6 +257,19 @@ def test_the_incident_list_filters_by_state(page: Any) -> None:
     page.locator(".filters a", has_text="Resolved").click()
     page.wait_for_selector("main[data-ready='incidents']")
     assert "No incidents here" in page.locator("main").inner_text()
+    assert_no_browser_errors(page)
+
+
+def test_leaving_a_page_that_still_loads_is_not_an_error(page: Any) -> None:
+    stalled: list[Any] = []
+    page.route(
+        "**/api/v1/lineage?*", lambda route: stalled.append(route)
+    )  # the dataset page's recent runs never arrive
+    open_view(page, f"/datasets/{quote(W, safe='')}/{quote(shop.MART, safe='')}", "dataset")
+    assert page.locator("#runs tbody tr").count() == 0
+    page.locator("header a[href='/incidents']").click()
+    page.wait_for_selector("main[data-ready='incidents']")
+    assert stalled
     assert_no_browser_errors(page)
 
 
@@ -472,7 +491,7 @@ def test_screenshots(page: Any, screenshot_dir: Path) -> None:
     open_view(page, "/", "overview")
     page.keyboard.press("/")
     page.keyboard.type("orders")
-    page.wait_for_selector("#search-suggestions:not([hidden]) [role=option]")
+    suggestions_for(page, "orders")
     page.keyboard.press("ArrowDown")
     shoot(page, screenshot_dir, "search")
     assert {path.name for path in screenshot_dir.glob("*.png")} >= {

@@ -16,6 +16,7 @@ from observer.demo.warehouse import NAMESPACE
 from tests.demo.conftest import DemoRun, run_demo
 from tests.web.bidi import Firefox
 from tests.web.conftest import VIEWPORT
+from tests.web.test_browser import suggestions_for
 
 TITLES = {"Volume drop on shop.raw.orders", "Schema change on shop.raw.products.category"}
 
@@ -55,7 +56,7 @@ def test_the_demo_in_chromium(browser: Any, demo: DemoRun) -> None:
 
         page.keyboard.press("/")
         page.keyboard.type("daily_revenue")
-        page.wait_for_selector("#search-suggestions:not([hidden]) [data-kind=dataset]")
+        suggestions_for(page, "daily_revenue")
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
         page.wait_for_selector("main[data-ready='dataset']")

@@ -39,7 +39,10 @@ def test_firefox_search_suggests_and_opens_a_dataset(firefox_tab: Tab) -> None:
     tab.press("/")
     assert tab.evaluate("document.activeElement.id") == "global-search"
     tab.type("revenue")
-    tab.wait_for_selector("#search-suggestions:not([hidden]) [role=option]")
+    tab.wait_for(  # the suggestions of the whole word (typing pauses can show a prefix's first)
+        "() => document.querySelector('#search-suggestions:not([hidden]) .suggestion-all')"
+        "?.textContent.includes('“revenue”')"
+    )
     kinds = tab.call(
         "() => [...document.querySelectorAll('#search-suggestions [role=option]')].map(i => i.dataset.kind)"
     )
@@ -205,6 +208,16 @@ def test_firefox_asks_a_server_with_tokens_for_one(
         assert tab.errors == []
     finally:
         tab.close()
+
+
+def test_firefox_leaving_a_page_that_still_loads_is_not_an_error(firefox_tab: Tab) -> None:
+    tab = firefox_tab
+    tab.stall("/api/v1/lineage")  # the dataset page's recent runs never arrive
+    open_view(tab, f"/datasets/{quote(W, safe='')}/{quote(shop.MART, safe='')}", "dataset")
+    assert tab.count("#runs tbody tr") == 0
+    tab.click("header a[href='/incidents']")
+    tab.wait_for_selector("main[data-ready='incidents']")
+    assert tab.errors == []
 
 
 def test_firefox_layout_of_2000_nodes(firefox_tab: Tab) -> None:
