@@ -124,7 +124,10 @@ class Firefox:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise BiDiError(f"{method}: no answer in {timeout}s")
-            message = json.loads(self._socket.recv(timeout=remaining))
+            try:
+                message = json.loads(self._socket.recv(timeout=remaining))
+            except TimeoutError:
+                raise BiDiError(f"{method}: no answer in {timeout}s ({params})") from None
             if message.get("type") == "event":
                 for listener in list(self._listeners.get(message["method"], [])):
                     listener(message["params"])
