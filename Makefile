@@ -16,10 +16,11 @@ $(VENV)/.bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $(VENV)/.bench
 
-# The demo needs Observer alone, not the development tools: a fresh clone serves sooner.
+# The demo needs Observer alone, not the development tools: a fresh clone serves sooner. Without
+# byte-compiling every installed file (85 s -> 52 s here); what the demo imports compiles as it loads.
 $(VENV)/.demo: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --no-compile -e .
 	touch $(VENV)/.demo
 
 demo: $(VENV)/.demo
