@@ -286,7 +286,7 @@ def _freshness_updates(rng: np.random.Generator, series: int, days: int) -> pd.D
         hours=2
     )
     delays = np.round(rng.lognormal(np.log(900), 0.5, (series, days))).astype(np.int64) * 10**9
-    stamps = np.tile(slots.asi8, series) + delays.ravel()
+    stamps = np.tile(slots.as_unit("ns").asi8, series) + delays.ravel()
     return pd.DataFrame(
         {
             "series": np.repeat([f"t{i:04d}" for i in range(series)], days),
