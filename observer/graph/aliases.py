@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from sqlalchemy import Connection, select
 
@@ -21,20 +21,44 @@ def canonical_refs(connection: Connection, refs: Iterable[DatasetRef]) -> dict[D
     calls it again when recording, so an alias registered later still lands on one node.
     """
     wanted = set(refs)
-    alias_of: dict[DatasetRef, int] = {}
+    targets = alias_targets(connection, [(ref.namespace, ref.name) for ref in wanted])
+    return {ref: targets.get((ref.namespace, ref.name), ref) for ref in wanted}
+
+
+def alias_targets(
+    connection: Connection, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], DatasetRef]:
+    """The dataset each aliased ``(namespace, name)`` of ``pairs`` resolves to; the others are left
+    out. Plain SQL on the driver: every recorded batch asks this of all its datasets."""
+    postgres = connection.dialect.name == "postgresql"
     by_namespace: dict[str, list[str]] = {}
-    for ref in wanted:
-        by_namespace.setdefault(ref.namespace, []).append(ref.name)
-    for namespace, names in by_namespace.items():
-        for chunk in chunked(sorted(names), _CHUNK):
-            rows = connection.execute(
-                select(dataset_aliases.c.name, dataset_aliases.c.dataset_id).where(
-                    dataset_aliases.c.namespace == namespace, dataset_aliases.c.name.in_(chunk)
-                )
-            )
-            alias_of.update({DatasetRef(namespace, name): dataset_id for name, dataset_id in rows})
-    names_by_id = dataset_refs(connection, set(alias_of.values())) if alias_of else {}
-    return {ref: names_by_id.get(alias_of[ref], ref) if ref in alias_of else ref for ref in wanted}
+    for namespace, name in pairs:
+        by_namespace.setdefault(namespace, []).append(name)
+    alias_of: dict[tuple[str, str], int] = {}
+    cursor = connection.connection.cursor()
+    try:
+        for namespace, names in by_namespace.items():
+            for chunk in chunked(sorted(set(names)), _CHUNK):
+                if postgres:
+                    cursor.execute(
+                        "SELECT name, dataset_id FROM dataset_aliases WHERE namespace = %s AND name = ANY(%s)",
+                        (namespace, list(chunk)),
+                    )
+                else:
+                    cursor.execute(
+                        "SELECT name, dataset_id FROM dataset_aliases "
+                        f"WHERE namespace = ? AND name IN ({', '.join('?' * len(chunk))})",
+                        (namespace, *chunk),
+                    )
+                alias_of.update({(namespace, name): dataset_id for name, dataset_id in cursor.fetchall()})
+    finally:
+        cursor.close()
+    if not alias_of:
+        return {}
+    names_by_id = dataset_refs(connection, set(alias_of.values()))
+    return {
+        pair: names_by_id[dataset_id] for pair, dataset_id in alias_of.items() if dataset_id in names_by_id
+    }
 
 
 def all_aliases(connection: Connection) -> Iterator[tuple[DatasetRef, DatasetRef]]:

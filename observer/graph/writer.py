@@ -6,16 +6,17 @@ write touched, which the Neo4j backend pushes on to its server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, compress, repeat
+from operator import add, attrgetter, gt, itemgetter, ne
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, update
 
 from observer.catalog.identity import DatasetRef, JobRef
-from observer.graph.aliases import canonical_refs
-from observer.graph.model import LineageBatch
+from observer.graph.aliases import alias_targets
+from observer.graph.model import LineageBatch, Transformation
 from observer.graph.reader import chunked
 from observer.graph.results import Edge, Node
 from observer.graph.sql_reader import SqlGraphReader
@@ -34,29 +35,11 @@ EDGE_KEY = ("src", "dst", "kind", "job", "source", "type")
 _READ, _WRITE, _FLOW, _DERIVE = (int(kind) for kind in EdgeKind)
 _NONE = int(TransformCode.NONE)
 _TRANSFORMS = {"DIRECT": int(TransformCode.DIRECT), "INDIRECT": int(TransformCode.INDIRECT)}
-_NODE_INSERT = ("kind", "key", "namespace", "name", "field", "dataset_id", "merged_into", "first_seen")
+_DATASET_KIND, _FIELD_KIND, _JOB_KIND = (int(kind) for kind in NodeKind)
+_NODE_INSERT = ("kind", "key", "namespace", "name", "field", "dataset_id", "first_seen")
 _CHUNK = 500
-
-
-class NodeSpec(NamedTuple):
-    key: str
-    kind: NodeKind
-    namespace: str
-    name: str
-    field: str | None = None
-    dataset_key: str | None = None
-
-    @classmethod
-    def dataset(cls, ref: DatasetRef) -> NodeSpec:
-        return cls(ref.node_id, NodeKind.DATASET, ref.namespace, ref.name)
-
-    @classmethod
-    def job(cls, ref: JobRef) -> NodeSpec:
-        return cls(ref.node_id, NodeKind.JOB, ref.namespace, ref.name)
-
-    @classmethod
-    def column(cls, ref: DatasetRef, name: str) -> NodeSpec:
-        return cls(ref.field_node_id(name), NodeKind.FIELD, ref.namespace, ref.name, name, ref.node_id)
+_SQLITE_ROWS = 2000
+"""Rows per multi-row statement on SQLite (7 parameters each, below its 32,766 limit)."""
 
 
 @dataclass
@@ -89,109 +72,147 @@ class Changes:
         )
 
 
-def _insert(connection: Connection, table: Table) -> Any:
-    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+_EDGE_COLUMNS = ", ".join(Edge._fields)
+_NEWER = "excluded.last_seen >= graph_edges.last_seen"
+_EDGE_CONFLICT = (
+    f"ON CONFLICT ({', '.join(EDGE_KEY)}) DO UPDATE SET "
+    "first_seen = CASE WHEN excluded.first_seen < graph_edges.first_seen "
+    "THEN excluded.first_seen ELSE graph_edges.first_seen END, "
+    f"last_seen = CASE WHEN {_NEWER} THEN excluded.last_seen ELSE graph_edges.last_seen END, "
+    f"subtype = CASE WHEN {_NEWER} THEN excluded.subtype ELSE graph_edges.subtype END, "
+    f"masking = CASE WHEN {_NEWER} THEN excluded.masking ELSE graph_edges.masking END, "
+    f"description = CASE WHEN {_NEWER} THEN coalesce(excluded.description, graph_edges.description) "
+    "ELSE graph_edges.description END"
+)
+"""An edge already present keeps its earliest first_seen and latest last_seen, and takes the
+attributes of whichever observation is newest (SET expressions read the row as it was)."""
+_SQLITE_EDGE_UPSERT = f"INSERT INTO graph_edges ({_EDGE_COLUMNS}) VALUES ({', '.join('?' * len(Edge._fields))}) {_EDGE_CONFLICT}"
+_POSTGRES_EDGE_UPSERT = (
+    f"INSERT INTO graph_edges ({_EDGE_COLUMNS}) SELECT * FROM unnest("
+    "%s::integer[], %s::integer[], %s::smallint[], %s::integer[], %s::smallint[], %s::smallint[], "
+    f"%s::varchar[], %s::boolean[], %s::text[], %s::bigint[], %s::bigint[]) {_EDGE_CONFLICT}"
+)
+_POSTGRES_NODE_INSERT = (
+    f"INSERT INTO graph_nodes ({', '.join(_NODE_INSERT)}) SELECT * FROM unnest("
+    "%s::smallint[], %s::text[], %s::varchar[], %s::varchar[], %s::varchar[], %s::integer[], %s::bigint[]) "
+    "ON CONFLICT DO NOTHING RETURNING key, id"
+)
+_POSTGRES_CHUNK = 20_000
+"""Rows per ``unnest()`` statement on PostgreSQL (each column is sent as one array)."""
 
 
-_COMPILED: dict[tuple[str, Callable[[Connection], Any]], tuple[str, tuple[str, ...] | None]] = {}
-
-
-def bulk_execute(
-    connection: Connection,
-    statement: Callable[[Connection], Any],
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-) -> None:
-    """Execute the statement ``statement`` builds once per row (values in ``columns`` order),
-    straight on the driver: compiled once per dialect, without per-row parameter processing."""
-    key = (connection.dialect.name, statement)
-    if key not in _COMPILED:
-        compiled = statement(connection).compile(dialect=connection.dialect, column_keys=list(columns))
-        _COMPILED[key] = (compiled.string, tuple(compiled.positiontup or ()) if compiled.positional else None)
-    sql, order = _COMPILED[key]
-    if order is None:
-        parameters: list[Any] = [dict(zip(columns, row, strict=True)) for row in rows]
-    elif tuple(order) == tuple(columns):
-        parameters = [tuple(row) for row in rows]
-    else:
-        index = [columns.index(column) for column in order]
-        parameters = [tuple(row[at] for at in index) for row in rows]
+def upsert_edges(connection: Connection, edges: Iterable[tuple[Any, ...]]) -> None:
+    """Insert edges (rows of plain values in :class:`Edge` order, one per edge key) in key order;
+    an edge already present keeps its earliest first_seen and latest last_seen, and takes the
+    attributes of whichever observation is newest. SQLite runs one prepared statement per row,
+    PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` per :data:`_POSTGRES_CHUNK` rows."""
+    rows = sorted(edges)
+    if not rows:
+        return
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, parameters)
+        if connection.dialect.name == "postgresql":
+            for chunk in chunked(rows, _POSTGRES_CHUNK):
+                cursor.execute(_POSTGRES_EDGE_UPSERT, [list(column) for column in zip(*chunk, strict=True)])
+        else:
+            cursor.executemany(_SQLITE_EDGE_UPSERT, rows)
     finally:
         cursor.close()
 
 
-def _edge_upsert(connection: Connection) -> Any:
-    statement = _insert(connection, graph_edges)
-    new = statement.excluded
-    current = graph_edges.c
-    newer = new.last_seen >= current.last_seen
-    return statement.on_conflict_do_update(
-        index_elements=list(EDGE_KEY),
-        set_={
-            "first_seen": case(
-                (new.first_seen < current.first_seen, new.first_seen), else_=current.first_seen
-            ),
-            "last_seen": case((newer, new.last_seen), else_=current.last_seen),
-            "subtype": case((newer, new.subtype), else_=current.subtype),
-            "masking": case((newer, new.masking), else_=current.masking),
-            "description": case(
-                (newer, func.coalesce(new.description, current.description)), else_=current.description
-            ),
-        },
-    )
-
-
-def upsert_edges(connection: Connection, edges: Iterable[tuple[Any, ...]]) -> None:
-    """Insert edges (rows of plain ints in :class:`Edge` order); an edge already present keeps its earliest
-    first_seen and latest last_seen, and takes the attributes of whichever observation is newest."""
-    rows = sorted(edges)
-    if rows:
-        bulk_execute(connection, _edge_upsert, Edge._fields, rows)
-
-
-def _placeholder(connection: Connection) -> str:
-    return "%s" if connection.dialect.name == "postgresql" else "?"
-
-
 def insert_nodes(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
-    """Insert nodes (rows in :data:`_NODE_INSERT` order) that do not exist yet; return the ids of
-    those created, by key (one multi-row ``INSERT … RETURNING`` per chunk)."""
-    mark = _placeholder(connection)
-    one = f"({', '.join([mark] * len(_NODE_INSERT))})"
+    """Insert nodes (rows in :data:`_NODE_INSERT` order, best in key order) that do not exist yet;
+    return the ids of those created, by key (one ``INSERT … RETURNING`` per chunk: multi-row
+    ``VALUES`` on SQLite, ``unnest()`` on PostgreSQL)."""
     created: dict[str, int] = {}
+    postgres = connection.dialect.name == "postgresql"
     cursor = connection.connection.cursor()
     try:
-        for chunk in chunked(rows, 2000):
-            cursor.execute(
-                f"INSERT INTO graph_nodes ({', '.join(_NODE_INSERT)}) VALUES {', '.join([one] * len(chunk))} "
-                "ON CONFLICT DO NOTHING RETURNING key, id",
-                [value for row in chunk for value in row],
-            )
+        for chunk in chunked(rows, _POSTGRES_CHUNK if postgres else _SQLITE_ROWS):
+            if postgres:
+                cursor.execute(_POSTGRES_NODE_INSERT, [list(column) for column in zip(*chunk, strict=True)])
+            else:
+                cursor.execute(
+                    f"INSERT INTO graph_nodes ({', '.join(_NODE_INSERT)}) "
+                    f"VALUES {', '.join([_SQLITE_NODE_VALUES] * len(chunk))} "
+                    "ON CONFLICT DO NOTHING RETURNING key, id",
+                    list(chain.from_iterable(chunk)),
+                )
             created.update(cursor.fetchall())
     finally:
         cursor.close()
     return created
 
 
-def node_states(connection: Connection, keys: Sequence[str]) -> dict[str, tuple[int, int, int | None]]:
-    """(id, first_seen, merged_into) of existing nodes, by key."""
-    mark = _placeholder(connection)
-    found: dict[str, tuple[int, int, int | None]] = {}
+def node_states(connection: Connection, keys: Sequence[str]) -> list[tuple[str, int, int, int]]:
+    """(key, id it resolves to, its own id, first_seen) of the existing nodes among ``keys``: a
+    merged alias resolves to the node it was merged into."""
+    found: list[tuple[str, int, int, int]] = []
+    postgres = connection.dialect.name == "postgresql"
+    columns = "key, coalesce(merged_into, id), id, first_seen"
     cursor = connection.connection.cursor()
     try:
-        for chunk in chunked(keys, 2000):
-            cursor.execute(
-                "SELECT key, id, first_seen, merged_into FROM graph_nodes "
-                f"WHERE key IN ({', '.join([mark] * len(chunk))})",
-                list(chunk),
-            )
-            found.update({row[0]: (row[1], row[2], row[3]) for row in cursor.fetchall()})
+        for chunk in chunked(keys, _POSTGRES_CHUNK if postgres else _SQLITE_ROWS):
+            if postgres:
+                cursor.execute(f"SELECT {columns} FROM graph_nodes WHERE key = ANY(%s)", (list(chunk),))
+            else:
+                cursor.execute(
+                    f"SELECT {columns} FROM graph_nodes WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+                )
+            found += cursor.fetchall()
     finally:
         cursor.close()
     return found
+
+
+_SQLITE_NODE_VALUES = f"({', '.join('?' * len(_NODE_INSERT))})"
+_SOURCE = attrgetter("source.dataset.namespace", "source.dataset.name", "source.field")
+_TARGET = attrgetter("target.dataset.namespace", "target.dataset.name", "target.field")
+_DATASET_EDGE = attrgetter("dataset.namespace", "dataset.name", "job.namespace", "job.name", "direction")
+_PAIR = itemgetter(0, 1)
+_JOB_PAIR = itemgetter(2, 3)
+_KEY = itemgetter(1)
+_FIRST_SEEN = itemgetter(6)
+
+
+class _Plain(NamedTuple):
+    """A batch as lists of plain tuples, which hash and unpack cheaply (batches carry up to
+    millions of edges): every column edge's source and target column as (namespace, dataset,
+    field), its ``Transformation`` and ``JobRef`` objects (the distinct ones by ``id()``)."""
+
+    seen: int
+    source: int
+    dataset_edges: list[tuple[str, str, str, str, str]]
+    sources: list[tuple[str, str, str]]
+    targets: list[tuple[str, str, str]]
+    transformations: list[Transformation]
+    jobs: list[JobRef | None]
+
+    @classmethod
+    def of(cls, batch: LineageBatch) -> _Plain:
+        edges = batch.column_edges
+        return cls(
+            to_ms(batch.observed_at),
+            int(SourceCode[batch.source]),
+            list(map(_DATASET_EDGE, batch.dataset_edges)),
+            list(map(_SOURCE, edges)),
+            list(map(_TARGET, edges)),
+            [edge.transformation for edge in edges],
+            [edge.job for edge in edges],
+        )
+
+    def distinct_jobs(self) -> dict[int, JobRef | None]:
+        return dict(zip(map(id, self.jobs), self.jobs, strict=True))
+
+
+class _Ids(NamedTuple):
+    """The node ids of a write's identities."""
+
+    columns: dict[tuple[str, str, str], int]
+    column_datasets: dict[int, int]
+    """Each column node's dataset node."""
+    datasets: dict[tuple[str, str], int]
+    jobs: dict[tuple[str, str], int]
 
 
 class GraphTablesWriter:
@@ -206,150 +227,175 @@ class GraphTablesWriter:
     ) -> Changes:
         """Record ``batches`` as if one after the other, with one lookup of their identities and one
         upsert of their edges: an edge seen in several keeps the earliest first and latest last time
-        and the attributes of its newest observation; a node is first seen at its earliest mention."""
+        and the attributes of its newest observation; a node is first seen at its earliest mention.
+
+        Batches carry up to millions of edges, so the per-edge work is kept to C-level passes
+        (``map``/``zip`` over plain tuples); Python loops run once per distinct dataset, job, column
+        and dataset-level link."""
         changes = Changes(collect=collect)
-        batches = [batch for batch in batches if batch]
-        if not batches:
+        parts = [_Plain.of(batch) for batch in batches if batch]
+        if not parts:
             return changes
-        # identities as plain tuples, which hash cheaply: batches carry up to millions of edges
+        # every identity with its earliest mention: the latest batches first, so earlier ones overwrite
         columns: dict[tuple[str, str, str], int] = {}
         pairs: dict[tuple[str, str], int] = {}
-        job_refs: dict[JobRef, int] = {}
-        for batch in batches:
-            seen = to_ms(batch.observed_at)
-            for column_edge in batch.column_edges:
-                source, target = column_edge.source, column_edge.target
-                _earliest(columns, (source.dataset.namespace, source.dataset.name, source.field), seen)
-                _earliest(columns, (target.dataset.namespace, target.dataset.name, target.field), seen)
-                if column_edge.job is not None:
-                    _earliest(job_refs, column_edge.job, seen)
-            for edge in batch.dataset_edges:
-                _earliest(pairs, (edge.dataset.namespace, edge.dataset.name), seen)
-                _earliest(job_refs, edge.job, seen)
-        for (namespace, name, _), seen in columns.items():
-            _earliest(pairs, (namespace, name), seen)
-        canonical = canonical_refs(connection, [DatasetRef(*pair) for pair in pairs])
-        aliases = {ref: target for ref, target in canonical.items() if ref != target}
+        jobs: dict[tuple[str, str], int] = {}
+        for part in sorted(parts, key=attrgetter("seen"), reverse=True):
+            seen_columns = dict.fromkeys(chain(part.sources, part.targets), part.seen)
+            columns.update(seen_columns)
+            pairs.update(dict.fromkeys(map(_PAIR, seen_columns), part.seen))
+            pairs.update(dict.fromkeys(map(_PAIR, part.dataset_edges), part.seen))
+            jobs.update(dict.fromkeys(map(_JOB_PAIR, part.dataset_edges), part.seen))
+            jobs.update(dict.fromkeys(map(job_pair, filter(None, part.distinct_jobs().values())), part.seen))
+        aliased = alias_targets(connection, pairs)
+        aliases = {ref: target for pair, target in aliased.items() if (ref := DatasetRef(*pair)) != target}
         if aliases:
             self.merge_aliases(connection, aliases, changes)
-        targets = {(ref.namespace, ref.name): target for ref, target in canonical.items()}
+        datasets = {pair: aliased.get(pair) or DatasetRef(*pair) for pair in pairs}
 
-        specs: dict[str, NodeSpec] = {}
-        first_seen: dict[str, int] = {}
-        dataset_keys: dict[tuple[str, str], str] = {}
-        for pair, dataset in targets.items():
-            node_key = dataset_keys[pair] = dataset.node_id
-            specs.setdefault(node_key, NodeSpec.dataset(dataset))
-            _earliest(first_seen, node_key, pairs[pair])
-        job_keys = {(job.namespace, job.name): job.node_id for job in job_refs}
-        for job_ref, seen in job_refs.items():
-            specs[job_ref.node_id] = NodeSpec.job(job_ref)
-            _earliest(first_seen, job_ref.node_id, seen)
-        column_keys: dict[tuple[str, str, str], str] = {}
-        for column, seen in columns.items():
-            dataset = targets[column[:2]]
-            node_key = column_keys[column] = dataset.field_node_id(column[2])
-            specs.setdefault(node_key, NodeSpec.column(dataset, column[2]))
-            _earliest(first_seen, node_key, seen)
-        ids = self.ensure_nodes(connection, list(specs.values()), first_seen, changes)
-        dataset_ids = {pair: ids[key] for pair, key in dataset_keys.items()}
+        # datasets and jobs, then their columns (which point at their dataset's id)
+        nodes: dict[str, tuple[Any, ...]] = {}
+        for pair, seen in pairs.items():
+            dataset = datasets[pair]
+            key = dataset.node_id
+            if key not in nodes or nodes[key][-1] > seen:
+                nodes[key] = (_DATASET_KIND, key, dataset.namespace, dataset.name, None, None, seen)
+        job_keys = {pair: JobRef(*pair).node_id for pair in jobs}
+        for pair, seen in jobs.items():
+            nodes[job_keys[pair]] = (_JOB_KIND, job_keys[pair], *pair, None, None, seen)
+        ids, created = self._ensure_rows(connection, nodes.values(), changes)
+        dataset_ids = {pair: ids[dataset.node_id] for pair, dataset in datasets.items()}
         job_ids = {pair: ids[key] for pair, key in job_keys.items()}
-        column_ids = {column: ids[key] for column, key in column_keys.items()}
 
-        edges: dict[tuple[int, ...], tuple[Any, ...]] = {}
-        for batch in batches:
-            seen = to_ms(batch.observed_at)
-            code = int(SourceCode[batch.source])
-            for dataset_edge in batch.dataset_edges:
-                ref, job_ref = dataset_edge.dataset, dataset_edge.job
-                dataset_id = dataset_ids[(ref.namespace, ref.name)]
-                job_id = job_ids[(job_ref.namespace, job_ref.name)]
-                if dataset_edge.direction == "input":
-                    _observe(edges, (dataset_id, job_id, _READ, NO_JOB, code, _NONE), _PLAIN, seen)
-                else:
-                    _observe(edges, (job_id, dataset_id, _WRITE, NO_JOB, code, _NONE), _PLAIN, seen)
-            for column_edge in batch.column_edges:
-                source, target, column_job = column_edge.source, column_edge.target, column_edge.job
-                source_pair = (source.dataset.namespace, source.dataset.name)
-                target_pair = (target.dataset.namespace, target.dataset.name)
-                src = column_ids[(*source_pair, source.field)]
-                dst = column_ids[(*target_pair, target.field)]
-                job = job_ids[(column_job.namespace, column_job.name)] if column_job is not None else NO_JOB
-                how = column_edge.transformation
-                if src != dst:
-                    key = (src, dst, _DERIVE, job, code, _TRANSFORMS[how.type])
-                    _observe(edges, key, (how.subtype, how.masking, how.description), seen)
-                source_id, target_id = dataset_ids[source_pair], dataset_ids[target_pair]
-                if job != NO_JOB:
-                    _observe(edges, (source_id, job, _READ, NO_JOB, code, _NONE), _PLAIN, seen)
-                    _observe(edges, (job, target_id, _WRITE, NO_JOB, code, _NONE), _PLAIN, seen)
-                elif source_id != target_id:
-                    _observe(edges, (source_id, target_id, _FLOW, NO_JOB, code, _NONE), _PLAIN, seen)
+        # a column's node id is its dataset's followed by the column name (DatasetRef.field_node_id)
+        heads = {
+            pair: (dataset.field_node_id(""), dataset.namespace, dataset.name, dataset_ids[pair])
+            for pair, dataset in datasets.items()
+        }
+        keys: list[str] = []
+        rows: list[tuple[Any, ...]] = []
+        for (namespace, name, field_name), seen in columns.items():
+            prefix, dataset_namespace, dataset_name, dataset_id = heads[namespace, name]
+            key = prefix + field_name
+            keys.append(key)
+            rows.append((_FIELD_KIND, key, dataset_namespace, dataset_name, field_name, dataset_id, seen))
+        field_nodes = dict(zip(keys, rows, strict=True))
+        if len(field_nodes) < len(rows):  # aliases (or names with colons) share a node: earliest mention
+            field_nodes = {}
+            for row in sorted(rows, key=_FIRST_SEEN, reverse=True):
+                field_nodes[row[1]] = row
+        ids, _ = self._ensure_rows(connection, field_nodes.values(), changes, set(created.values()))
+        column_ids = list(map(ids.__getitem__, keys))
+        graph = _Ids(
+            dict(zip(columns, column_ids, strict=True)),
+            dict(zip(column_ids, map(itemgetter(5), rows), strict=True)),
+            dataset_ids,
+            job_ids,
+        )
+
+        edges = self._edges(parts[0], graph)
+        for part in parts[1:]:
+            for edge_key, row in self._edges(part, graph).items():
+                _observe(edges, edge_key, row)
         upsert_edges(connection, edges.values())
         if collect:
-            changes.edges += [Edge._make(row) for row in edges.values()]
+            changes.edges += map(Edge._make, edges.values())
         return changes
 
-    def ensure_nodes(
-        self,
-        connection: Connection,
-        specs: Sequence[NodeSpec],
-        seen: int | Mapping[str, int],
-        changes: Changes,
-    ) -> dict[str, int]:
-        """Ids of the nodes ``specs`` describe, creating missing ones (datasets and jobs before the
-        columns that belong to them); ``seen`` is when they were observed, one time for all or one
-        per node key. A merged alias's key answers with its dataset's id."""
-        first_seen: Callable[[str], int] = seen.__getitem__ if isinstance(seen, Mapping) else lambda _: seen
-        ids: dict[str, int] = {}
-        for group in (
-            [spec for spec in specs if spec.kind != NodeKind.FIELD],
-            [spec for spec in specs if spec.kind == NodeKind.FIELD],
-        ):
-            if group:
-                ids.update(self._ensure_group(connection, group, first_seen, ids, changes))
-        return ids
-
-    def _ensure_group(
-        self,
-        connection: Connection,
-        specs: Sequence[NodeSpec],
-        first_seen: Callable[[str], int],
-        parents: Mapping[str, int],
-        changes: Changes,
-    ) -> dict[str, int]:
-        rows = sorted(
-            (
-                int(spec.kind),
-                spec.key,
-                spec.namespace,
-                spec.name,
-                spec.field,
-                parents[spec.dataset_key] if spec.dataset_key else None,
-                None,
-                first_seen(spec.key),
-            )
-            for spec in specs
+    @staticmethod
+    def _edges(part: _Plain, graph: _Ids) -> dict[tuple[int, ...], tuple[Any, ...]]:
+        """The rows of one batch's edges, by edge key (a later sighting in the batch wins, as it
+        would recorded after the earlier one)."""
+        seen, code = part.seen, part.source
+        job_of = {
+            key: NO_JOB if job is None else graph.jobs[job_pair(job)]
+            for key, job in part.distinct_jobs().items()
+        }
+        how_ids = list(map(id, part.transformations))
+        distinct_hows = dict(zip(how_ids, part.transformations, strict=True))
+        type_of = {key: _TRANSFORMS[how.type] for key, how in distinct_hows.items()}
+        attributes_of = {
+            key: (how.subtype, how.masking, how.description, seen, seen) for key, how in distinct_hows.items()
+        }
+        srcs = list(map(graph.columns.__getitem__, part.sources))
+        dsts = list(map(graph.columns.__getitem__, part.targets))
+        edge_jobs = list(map(job_of.__getitem__, map(id, part.jobs)))
+        types = map(type_of.__getitem__, how_ids)
+        keys = list(zip(srcs, dsts, repeat(_DERIVE), edge_jobs, repeat(code), types))
+        rows = map(add, keys, map(attributes_of.__getitem__, how_ids))
+        kept = list(map(ne, srcs, dsts))  # a column deriving from itself is no edge
+        edges: dict[tuple[int, ...], tuple[Any, ...]] = dict(
+            zip(compress(keys, kept), compress(rows, kept), strict=True)
         )
-        ids = insert_nodes(connection, rows)
-        if changes.collect:
-            for row in rows:
-                if row[1] in ids:
-                    node_id = ids[row[1]]
-                    changes.nodes[node_id] = Node(node_id, NodeKind(row[0]), *row[1:])
-        known = node_states(connection, [row[1] for row in rows if row[1] not in ids])
+
+        # the dataset-level edges column edges imply: through their job, or a job-less flow
+        dataset_of = graph.column_datasets.__getitem__
+        plain: set[tuple[int, int, int, int, int, int]] = set()
+        links = set(zip(map(dataset_of, srcs), map(dataset_of, dsts), edge_jobs, strict=True))
+        for source_id, target_id, job in links:
+            if job != NO_JOB:
+                plain.add((source_id, job, _READ, NO_JOB, code, _NONE))
+                plain.add((job, target_id, _WRITE, NO_JOB, code, _NONE))
+            elif source_id != target_id:
+                plain.add((source_id, target_id, _FLOW, NO_JOB, code, _NONE))
+        for namespace, name, job_namespace, job_name, direction in part.dataset_edges:
+            dataset_id, job = graph.datasets[namespace, name], graph.jobs[job_namespace, job_name]
+            if direction == "input":
+                plain.add((dataset_id, job, _READ, NO_JOB, code, _NONE))
+            else:
+                plain.add((job, dataset_id, _WRITE, NO_JOB, code, _NONE))
+        for link in plain:
+            edges[link] = (*link, *_PLAIN, seen, seen)
+        return edges
+
+    def _ensure_rows(
+        self,
+        connection: Connection,
+        rows: Iterable[tuple[Any, ...]],
+        changes: Changes,
+        new_datasets: Collection[int] = (),
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Ids of the nodes ``rows`` describe by key (rows in :data:`_NODE_INSERT` order, one per
+        key), and those of the nodes created. Existing ones are looked up first (re-recorded
+        lineage names mostly known nodes, and a conflicting insert would still cost an index probe
+        and, on PostgreSQL, a sequence value), except columns of ``new_datasets`` (created by this
+        write: their columns cannot exist yet). Missing ones are inserted in key order (the order
+        of the unique index on ``key``); a key taken meanwhile (another writer, or another reading
+        of a name with colons) is looked up then. ``first_seen`` moves back on existing nodes seen
+        earlier now."""
+        ordered = sorted(rows, key=_KEY)
+        known = node_states(connection, [row[1] for row in ordered if row[5] not in new_datasets])
+        ids: dict[str, int] = dict(map(_PAIR, known))
+        created: dict[str, int] = {}
+        if len(ids) < len(ordered):
+            missing = [row for row in ordered if row[1] not in ids]
+            created = insert_nodes(connection, missing)
+            ids.update(created)
+            if changes.collect:
+                for kind, key, namespace, name, column, dataset_id, seen in missing:
+                    if key in created:
+                        changes.nodes[created[key]] = Node(
+                            created[key], NodeKind(kind), key, namespace, name, column, dataset_id, None, seen
+                        )
+            if len(created) < len(missing):
+                raced = node_states(connection, [row[1] for row in missing if row[1] not in created])
+                ids.update(map(_PAIR, raced))
+                known += raced
+        first_seen = dict(map(itemgetter(1, 6), ordered))
         earlier: dict[int, list[int]] = {}
-        for key, (node_id, stored_first_seen, _) in known.items():
-            if stored_first_seen > first_seen(key):
-                earlier.setdefault(first_seen(key), []).append(node_id)
+        stored_later = map(
+            gt, map(itemgetter(3), known), map(first_seen.__getitem__, map(itemgetter(0), known))
+        )
+        for key, _, node_id, _ in compress(known, stored_later):
+            earlier.setdefault(first_seen[key], []).append(node_id)
         for seen, node_ids in earlier.items():
             for chunk in chunked(node_ids, _CHUNK):
                 connection.execute(
                     update(graph_nodes).where(graph_nodes.c.id.in_(chunk)).values(first_seen=seen)
                 )
-                changes.nodes.update(SqlGraphReader(connection).nodes(chunk))
-        ids.update({key: merged_into or node_id for key, (node_id, _, merged_into) in known.items()})
-        return ids
+                if changes.collect:
+                    changes.nodes.update(SqlGraphReader(connection).nodes(chunk))
+        return ids, created
 
     # merging symlinked aliases ----------------------------------------------------------------
 
@@ -369,9 +415,16 @@ class GraphTablesWriter:
             alias_node = live.get(alias.node_id)
             if alias_node is None:
                 continue
-            target_id = self.ensure_nodes(
-                connection, [NodeSpec.dataset(target)], alias_node.first_seen, changes
-            )[target.node_id]
+            row = (
+                _DATASET_KIND,
+                target.node_id,
+                target.namespace,
+                target.name,
+                None,
+                None,
+                alias_node.first_seen,
+            )
+            target_id = self._ensure_rows(connection, [row], changes)[0][target.node_id]
             self._merge_dataset(connection, alias_node, target, target_id, changes)
             merged += 1
         return merged
@@ -447,26 +500,19 @@ _PLAIN: tuple[Any, ...] = (None, False, None)
 """The attributes (subtype, masking, description) of an edge that is not a column derivation."""
 
 
-def _earliest(times: dict[Any, int], key: Any, seen: int) -> None:
-    if seen < times.get(key, seen + 1):
-        times[key] = seen
+def job_pair(job: JobRef) -> tuple[str, str]:
+    return (job.namespace, job.name)
 
 
 def _observe(
-    edges: dict[tuple[int, ...], tuple[Any, ...]],
-    key: tuple[int, ...],
-    attributes: tuple[Any, ...],
-    seen: int,
+    edges: dict[tuple[int, ...], tuple[Any, ...]], key: tuple[int, ...], row: tuple[Any, ...]
 ) -> None:
-    """Add an observation of the edge ``key`` as the upsert would apply it after the ones before."""
+    """Add a later batch's sighting ``row`` of the edge ``key`` as the upsert would apply it after
+    the ones before: earliest first, latest last, the newest sighting's attributes."""
     current = edges.get(key)
     if current is None:
-        edges[key] = (*key, *attributes, seen, seen)
+        edges[key] = row
         return
-    first, last = current[-2], current[-1]
-    newest = attributes if seen >= last else current[6:9]
+    first, last, seen = current[9], current[10], row[9]
+    newest = row[6:9] if seen >= last else current[6:9]
     edges[key] = (*key, *newest, min(first, seen), max(last, seen))
-
-
-def node_count(connection: Connection) -> int:
-    return int(connection.execute(select(func.count()).select_from(graph_nodes)).scalar_one())

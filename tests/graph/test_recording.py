@@ -3,13 +3,15 @@ resolving to one node (also when the alias is registered later), the caller's tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import Connection
 
 from observer.catalog.identity import DatasetRef, JobRef
 from observer.catalog.service import add_aliases, ensure_datasets
+from observer.graph import writer
 from observer.graph.base import BaseGraph
 from observer.graph.model import (
     ColumnEdge,
@@ -213,3 +215,33 @@ def test_recording_in_the_callers_transaction_rolls_back_with_it(graph: BaseGrap
     with graph.store.engine.begin() as connection:
         graph.record(batch(), connection)
     assert graph.find(TARGET.node_id).key == TARGET.node_id
+
+
+def test_nodes_another_writer_creates_meanwhile_are_used_not_duplicated(
+    graph: BaseGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process records the same lineage between this write's lookup of known nodes and its
+    insert of the missing ones: the insert finds them taken and uses the other writer's nodes."""
+    looked_up = writer.node_states
+    raced: list[bool] = []
+
+    def lookup_then_race(connection: Connection, keys: Sequence[str]) -> list[tuple[str, int, int, int]]:
+        found = looked_up(connection, keys)
+        if not raced:
+            raced.append(True)
+            graph.record(batch(JANUARY - timedelta(days=1)))
+        return found
+
+    monkeypatch.setattr(writer, "node_states", lookup_then_race)
+    graph.record(batch(JANUARY + timedelta(days=1), subtype="AGGREGATION"))
+    monkeypatch.setattr(writer, "node_states", looked_up)
+    (edge,) = column_edges(graph, SOURCE.field_node_id("amount"))
+    assert (from_ms(edge.first_seen), from_ms(edge.last_seen)) == (
+        JANUARY - timedelta(days=1),
+        JANUARY + timedelta(days=1),
+    )
+    assert edge.subtype == "AGGREGATION"
+    walk = graph.lineage(SOURCE.node_id, direction="downstream", depth=5, max_nodes=None)
+    assert sorted(node.key for node in walk.nodes.values()) == sorted(
+        [SOURCE.node_id, JOB.node_id, TARGET.node_id]
+    )
