@@ -1,7 +1,7 @@
 """Lineage graph at warehouse scale: load rate and downstream impact latency, per backend.
 
     .venv/bin/python bench/graph.py [--scale 1.0] [--samples 200] [--backends embedded,neo4j,networkx]
-                                    [--neo4j-scale 0.1] [--postgres URL]
+                                    [--neo4j-scale 0.1] [--postgres URL] [--load-only]
 
 A deterministic synthetic warehouse (at scale 1: 100,000 datasets in 12 layers, ~850,000 columns,
 ~1,000,000 column edges): fan-in drawn from a Pareto law, inputs chosen by a Pareto popularity (a
@@ -190,25 +190,32 @@ class Load:
     seconds: float
     event_edges: int
     event_seconds: float
+    cpu_seconds: float
+    """This process's CPU time while recording (SQLite runs in it; PostgreSQL's server does not)."""
 
     @property
     def rate(self) -> float:
         return (self.edges + self.event_edges) / (self.seconds + self.event_seconds)
 
+    @property
+    def cpu_rate(self) -> float:
+        return (self.edges + self.event_edges) / self.cpu_seconds
+
 
 def load(graph: BaseGraph, warehouse: Warehouse) -> Load:
     bulk = events = 0
-    bulk_seconds = event_seconds = 0.0
+    bulk_seconds = event_seconds = cpu_seconds = 0.0
     for batch, single in warehouse.batches():
         size = len(batch.dataset_edges) + len(batch.column_edges)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         graph.record(batch)
         elapsed = time.perf_counter() - started
+        cpu_seconds += time.process_time() - cpu_started
         if single:
             events, event_seconds = events + size, event_seconds + elapsed
         else:
             bulk, bulk_seconds = bulk + size, bulk_seconds + elapsed
-    return Load(bulk, bulk_seconds, events, event_seconds)
+    return Load(bulk, bulk_seconds, events, event_seconds, cpu_seconds)
 
 
 # querying (in a fresh process: the server's view) -----------------------------------------------
@@ -429,6 +436,10 @@ def fmt_rate(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -443,12 +454,18 @@ def main() -> int:
         default=0.1,
         help="scale of the FalkorDB run (its Bolt server takes ~1,300 items/s)",
     )
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="only load embedded SQLite (and PostgreSQL with --postgres) and report the load rates",
+    )
     args = parser.parse_args()
     backends = set(args.backends.split(","))
 
     started = time.perf_counter()
     warehouse = Warehouse(args.scale)
     datasets, columns = warehouse.samples(args.samples)
+    print(f"load average {_load_average()} (1 / 5 / 15 min)", flush=True)
     print(
         f"warehouse: {warehouse.datasets:,} datasets, {sum(warehouse.columns):,} columns, "
         f"{len(warehouse.jobs):,} jobs, {warehouse.edge_count():,} edges "
@@ -463,15 +480,13 @@ def main() -> int:
         sqlite_url = f"sqlite:///{Path(directory) / 'observer.db'}"
         store = Store(sqlite_url)
         store.upgrade()
-        if backends & {"embedded", "neo4j"}:
+        if args.load_only or backends & {"embedded", "neo4j"}:
             loaded = load(EmbeddedGraph(store, GraphSettings()), warehouse)
-            print(
-                f"embedded sqlite: bulk {fmt_rate(loaded.edges / loaded.seconds)} edges/s, "
-                f"events {fmt_rate(loaded.event_edges / loaded.event_seconds)} edges/s",
-                flush=True,
-            )
+            print(f"embedded sqlite: {_load_text(loaded)}; load average {_load_average()}", flush=True)
             size = Path(directory, "observer.db").stat().st_size
-            if "embedded" in backends:
+            if args.load_only:
+                print(f"file {size / 1e6:,.0f} MB", flush=True)
+            elif "embedded" in backends:
                 result = in_child("query_backend", {**spec, "backend": "embedded", "store_url": sqlite_url})
                 rows.append(
                     ("embedded (SQLite)", _load_text(loaded) + f"; file {size / 1e6:,.0f} MB", result)
@@ -479,8 +494,10 @@ def main() -> int:
                 print(rows[-1], flush=True)
                 strategies = in_child("compare_strategies", {**spec, "store_url": sqlite_url})
         if args.postgres:
-            rows.append(_postgres(args.postgres, warehouse, spec))
+            rows.append(_postgres(args.postgres, warehouse, None if args.load_only else spec))
         store.dispose()
+        if args.load_only:
+            return 0
         if "neo4j" in backends:
             rows.append(_falkordb(Path(directory), args.neo4j_scale, args.samples))
     if "networkx" in backends:
@@ -490,7 +507,8 @@ def main() -> int:
     print(
         f"Scale {args.scale} ({warehouse.datasets:,} datasets, {sum(len(j.columns) for j in warehouse.jobs):,} "
         f"column edges, {warehouse.edge_count():,} edges in all); depth {DEPTH}, maxNodes {MAX_NODES:,}, "
-        f"{len(datasets)} datasets and {len(columns)} columns sampled; times in ms (p50 / p95 / max)."
+        f"{len(datasets)} datasets and {len(columns)} columns sampled; times in ms (p50 / p95 / max); "
+        f"load average at the end {_load_average()} (1 / 5 / 15 min)."
     )
     if strategies:
         print()
@@ -525,14 +543,18 @@ def main() -> int:
     return 0
 
 
-def _load_text(loaded: Load) -> str:
+def _load_text(loaded: Load, cpu: str = "CPU") -> str:
     return (
         f"{fmt_rate(loaded.rate)} edges/s (bulk {fmt_rate(loaded.edges / loaded.seconds)}, "
-        f"single events {fmt_rate(loaded.event_edges / loaded.event_seconds)})"
+        f"single events {fmt_rate(loaded.event_edges / loaded.event_seconds)}; "
+        f"{fmt_rate(loaded.cpu_rate)} edges per {cpu} second)"
     )
 
 
-def _postgres(admin_url: str, warehouse: Warehouse, spec: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+def _postgres(
+    admin_url: str, warehouse: Warehouse, spec: dict[str, Any] | None
+) -> tuple[str, str, dict[str, Any]]:
+    """Load PostgreSQL and, given a ``spec``, query it."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -548,12 +570,16 @@ def _postgres(admin_url: str, warehouse: Warehouse, spec: dict[str, Any]) -> tup
         with store.engine.begin() as connection:
             connection.execute(text("ANALYZE graph_edges, graph_nodes"))
         store.dispose()
-        result = in_child("query_backend", {**spec, "backend": "embedded", "store_url": url})
+        result = (
+            {}
+            if spec is None
+            else in_child("query_backend", {**spec, "backend": "embedded", "store_url": url})
+        )
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-    row = ("embedded (PostgreSQL)", _load_text(loaded), result)
+    row = ("embedded (PostgreSQL)", _load_text(loaded, "client CPU"), result)
     print(row, flush=True)
     return row
 
