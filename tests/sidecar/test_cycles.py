@@ -90,7 +90,7 @@ def metric(name: str, **labels: str) -> float | None:
 
 
 def status_metric(check: str = "freshness") -> float | None:
-    return metric("observer_check_status", check=check, dataset=ORDERS.name)
+    return metric("observer_check_status", check=check, namespace=ORDERS.namespace, dataset=ORDERS.name)
 
 
 def by_check(results: Sequence[Any], check: str) -> list[Any]:
@@ -106,14 +106,20 @@ def test_stale_table_alerts_once_then_clears_when_written(state: SidecarState) -
     result = sidecar.run_cycle().results[0]
     assert result.status == Status.OK and result.last_update == START + timedelta(minutes=30)
     assert (
-        metric("observer_freshness_last_update_timestamp_seconds", dataset=ORDERS.name)
+        metric(
+            "observer_freshness_last_update_timestamp_seconds",
+            namespace=ORDERS.namespace,
+            dataset=ORDERS.name,
+        )
         == (START + timedelta(minutes=30)).timestamp()
     )
     for _ in range(3):
         clock.advance(timedelta(minutes=40))
         sidecar.run_cycle()
     assert status_metric() == 1
-    assert metric("observer_freshness_age_seconds", dataset=ORDERS.name) == 120 * 60
+    assert (
+        metric("observer_freshness_age_seconds", namespace=ORDERS.namespace, dataset=ORDERS.name) == 120 * 60
+    )
     assert [t.opened for t in recorder.sent] == [True]  # one alert, not one per cycle
     assert "shop.public.orders" in recorder.sent[0].result.finding.explanation
     warehouse.counter += 1

@@ -53,11 +53,17 @@ def test_the_servers_check_passes_publish_status_freshness_and_durations(store: 
     timed = metric("observer_check_duration_seconds_count", check="freshness") or 0.0
     found = findings()
     passes.run(NOW)
-    assert metric("observer_check_status", check="freshness", dataset=STALE.name) == 1
-    assert metric("observer_check_status", check="freshness", dataset=FRESH.name) == 0
-    assert metric("observer_freshness_age_seconds", dataset=STALE.name) == 3 * 3600
     assert (
-        metric("observer_freshness_expected_by_timestamp_seconds", dataset=FRESH.name)
+        metric("observer_check_status", check="freshness", namespace=STALE.namespace, dataset=STALE.name) == 1
+    )
+    assert (
+        metric("observer_check_status", check="freshness", namespace=FRESH.namespace, dataset=FRESH.name) == 0
+    )
+    assert metric("observer_freshness_age_seconds", namespace=STALE.namespace, dataset=STALE.name) == 3 * 3600
+    assert (
+        metric(
+            "observer_freshness_expected_by_timestamp_seconds", namespace=FRESH.namespace, dataset=FRESH.name
+        )
         == (NOW + timedelta(minutes=55)).timestamp()
     )
     assert metric("observer_checks_failing", check="freshness") == 1
@@ -67,8 +73,11 @@ def test_the_servers_check_passes_publish_status_freshness_and_durations(store: 
     only_fresh = [{"namespace": NS, "dataset": "*.fresh", "freshness": {"max_age": "1h"}}]
     passes.settings = ChecksSettings.model_validate({"rules": only_fresh})
     passes.run(NOW + timedelta(minutes=1))
-    assert metric("observer_check_status", check="freshness", dataset=STALE.name) is None  # no longer judged
-    assert metric("observer_freshness_age_seconds", dataset=STALE.name) is None
+    assert (
+        metric("observer_check_status", check="freshness", namespace=STALE.namespace, dataset=STALE.name)
+        is None
+    )  # no longer judged
+    assert metric("observer_freshness_age_seconds", namespace=STALE.namespace, dataset=STALE.name) is None
     assert metric("observer_checks_failing", check="freshness") == 0
 
 
