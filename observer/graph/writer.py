@@ -6,10 +6,12 @@ write touched, which the Neo4j backend pushes on to its server.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
-from operator import add, attrgetter, gt, itemgetter, ne
+from operator import add, attrgetter, gt, itemgetter, ne, not_
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, update
@@ -232,6 +234,10 @@ class GraphTablesWriter:
         Batches carry up to millions of edges, so the per-edge work is kept to C-level passes
         (``map``/``zip`` over plain tuples); Python loops run once per distinct dataset, job, column
         and dataset-level link."""
+        with _cyclic_gc_paused():
+            return self._write_many(connection, batches, collect)
+
+    def _write_many(self, connection: Connection, batches: Sequence[LineageBatch], collect: bool) -> Changes:
         changes = Changes(collect=collect)
         parts = [_Plain.of(batch) for batch in batches if batch]
         if not parts:
@@ -254,17 +260,18 @@ class GraphTablesWriter:
         datasets = {pair: aliased.get(pair) or DatasetRef(*pair) for pair in pairs}
 
         # datasets and jobs, then their columns (which point at their dataset's id)
+        dataset_keys = {pair: dataset.node_id for pair, dataset in datasets.items()}
         nodes: dict[str, tuple[Any, ...]] = {}
         for pair, seen in pairs.items():
-            dataset = datasets[pair]
-            key = dataset.node_id
+            key = dataset_keys[pair]
             if key not in nodes or nodes[key][-1] > seen:
+                dataset = datasets[pair]
                 nodes[key] = (_DATASET_KIND, key, dataset.namespace, dataset.name, None, None, seen)
         job_keys = {pair: JobRef(*pair).node_id for pair in jobs}
         for pair, seen in jobs.items():
             nodes[job_keys[pair]] = (_JOB_KIND, job_keys[pair], *pair, None, None, seen)
         ids, created = self._ensure_rows(connection, nodes.values(), changes)
-        dataset_ids = {pair: ids[dataset.node_id] for pair, dataset in datasets.items()}
+        dataset_ids = {pair: ids[key] for pair, key in dataset_keys.items()}
         job_ids = {pair: ids[key] for pair, key in job_keys.items()}
 
         # a column's node id is its dataset's followed by the column name (DatasetRef.field_node_id)
@@ -272,13 +279,22 @@ class GraphTablesWriter:
             pair: (dataset.field_node_id(""), dataset.namespace, dataset.name, dataset_ids[pair])
             for pair, dataset in datasets.items()
         }
-        keys: list[str] = []
-        rows: list[tuple[Any, ...]] = []
-        for (namespace, name, field_name), seen in columns.items():
-            prefix, dataset_namespace, dataset_name, dataset_id = heads[namespace, name]
-            key = prefix + field_name
-            keys.append(key)
-            rows.append((_FIELD_KIND, key, dataset_namespace, dataset_name, field_name, dataset_id, seen))
+        column_heads = list(map(heads.__getitem__, map(_PAIR, columns)))
+        field_names = list(map(itemgetter(2), columns))
+        keys = list(map(add, map(itemgetter(0), column_heads), field_names))
+        column_datasets = list(map(itemgetter(3), column_heads))
+        rows = list(
+            zip(
+                repeat(_FIELD_KIND, len(keys)),
+                keys,
+                map(itemgetter(1), column_heads),
+                map(itemgetter(2), column_heads),
+                field_names,
+                column_datasets,
+                columns.values(),
+                strict=True,
+            )
+        )
         field_nodes = dict(zip(keys, rows, strict=True))
         if len(field_nodes) < len(rows):  # aliases (or names with colons) share a node: earliest mention
             field_nodes = {}
@@ -288,7 +304,7 @@ class GraphTablesWriter:
         column_ids = list(map(ids.__getitem__, keys))
         graph = _Ids(
             dict(zip(columns, column_ids, strict=True)),
-            dict(zip(column_ids, map(itemgetter(5), rows), strict=True)),
+            dict(zip(column_ids, column_datasets, strict=True)),
             dataset_ids,
             job_ids,
         )
@@ -321,31 +337,34 @@ class GraphTablesWriter:
         dsts = list(map(graph.columns.__getitem__, part.targets))
         edge_jobs = list(map(job_of.__getitem__, map(id, part.jobs)))
         types = map(type_of.__getitem__, how_ids)
-        keys = list(zip(srcs, dsts, repeat(_DERIVE), edge_jobs, repeat(code), types))
+        keys = list(
+            zip(
+                srcs, dsts, repeat(_DERIVE, len(srcs)), edge_jobs, repeat(code, len(srcs)), types, strict=True
+            )
+        )
         rows = map(add, keys, map(attributes_of.__getitem__, how_ids))
         kept = list(map(ne, srcs, dsts))  # a column deriving from itself is no edge
         edges: dict[tuple[int, ...], tuple[Any, ...]] = dict(
             zip(compress(keys, kept), compress(rows, kept), strict=True)
         )
 
-        # the dataset-level edges column edges imply: through their job, or a job-less flow
-        dataset_of = graph.column_datasets.__getitem__
-        plain: set[tuple[int, int, int, int, int, int]] = set()
-        links = set(zip(map(dataset_of, srcs), map(dataset_of, dsts), edge_jobs, strict=True))
-        for source_id, target_id, job in links:
-            if job != NO_JOB:
-                plain.add((source_id, job, _READ, NO_JOB, code, _NONE))
-                plain.add((job, target_id, _WRITE, NO_JOB, code, _NONE))
-            elif source_id != target_id:
-                plain.add((source_id, target_id, _FLOW, NO_JOB, code, _NONE))
+        # the dataset-level edges column edges imply: through their job (read and write), or a flow
+        source_datasets = list(map(graph.column_datasets.__getitem__, srcs))
+        target_datasets = list(map(graph.column_datasets.__getitem__, dsts))
+        reads = set(compress(zip(source_datasets, edge_jobs, strict=True), edge_jobs))
+        writes = set(compress(zip(edge_jobs, target_datasets, strict=True), edge_jobs))
+        flows = set(compress(zip(source_datasets, target_datasets, strict=True), map(not_, edge_jobs)))
+        flows = {(source, target) for source, target in flows if source != target}
         for namespace, name, job_namespace, job_name, direction in part.dataset_edges:
             dataset_id, job = graph.datasets[namespace, name], graph.jobs[job_namespace, job_name]
             if direction == "input":
-                plain.add((dataset_id, job, _READ, NO_JOB, code, _NONE))
+                reads.add((dataset_id, job))
             else:
-                plain.add((job, dataset_id, _WRITE, NO_JOB, code, _NONE))
-        for link in plain:
-            edges[link] = (*link, *_PLAIN, seen, seen)
+                writes.add((job, dataset_id))
+        for kind, links in ((_READ, reads), (_WRITE, writes), (_FLOW, flows)):
+            link_keys = list(map(add, links, repeat((kind, NO_JOB, code, _NONE))))
+            attributes = repeat((*_PLAIN, seen, seen), len(link_keys))
+            edges.update(zip(link_keys, map(add, link_keys, attributes), strict=True))
         return edges
 
     def _ensure_rows(
@@ -498,6 +517,19 @@ class GraphTablesWriter:
 
 _PLAIN: tuple[Any, ...] = (None, False, None)
 """The attributes (subtype, masking, description) of an edge that is not a column derivation."""
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: a write allocates millions of short-lived tuples
+    (no cycles), and each full collection they trigger would walk the process's whole heap."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def job_pair(job: JobRef) -> tuple[str, str]:

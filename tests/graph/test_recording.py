@@ -3,6 +3,7 @@ resolving to one node (also when the alias is registered later), the caller's tr
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -245,3 +246,22 @@ def test_nodes_another_writer_creates_meanwhile_are_used_not_duplicated(
     assert sorted(node.key for node in walk.nodes.values()) == sorted(
         [SOURCE.node_id, JOB.node_id, TARGET.node_id]
     )
+
+
+def test_recording_leaves_the_garbage_collector_as_it_found_it(graph: BaseGraph) -> None:
+    """Writes pause Python's cyclic collector (they allocate millions of tuples) and restore it,
+    also when they fail."""
+    assert gc.isenabled()
+    graph.record(batch())
+    assert gc.isenabled()
+    broken = batch()
+    broken.source = "carrier pigeon"  # type: ignore[assignment]
+    with pytest.raises(KeyError):
+        graph.record(broken)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        graph.record(batch(JANUARY + timedelta(days=1)))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
