@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator
 
 from sqlalchemy import Connection, select
@@ -29,7 +30,8 @@ def alias_targets(
     connection: Connection, pairs: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], DatasetRef]:
     """The dataset each aliased ``(namespace, name)`` of ``pairs`` resolves to; the others are left
-    out. Plain SQL on the driver: every recorded batch asks this of all its datasets."""
+    out. Plain SQL on the driver (names as a JSON array on PostgreSQL, which psycopg sends without
+    dumping each element in Python): every recorded batch asks this of all its datasets."""
     postgres = connection.dialect.name == "postgresql"
     by_namespace: dict[str, list[str]] = {}
     for namespace, name in pairs:
@@ -41,8 +43,9 @@ def alias_targets(
             for chunk in chunked(sorted(set(names)), _CHUNK):
                 if postgres:
                     cursor.execute(
-                        "SELECT name, dataset_id FROM dataset_aliases WHERE namespace = %s AND name = ANY(%s)",
-                        (namespace, list(chunk)),
+                        "SELECT name, dataset_id FROM dataset_aliases "
+                        "WHERE namespace = %s AND name IN (SELECT jsonb_array_elements_text(%s::jsonb))",
+                        (namespace, json.dumps(chunk)),
                     )
                 else:
                     cursor.execute(
