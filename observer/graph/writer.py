@@ -288,15 +288,17 @@ class GraphTablesWriter:
 
         # datasets and jobs, then their columns (which point at their dataset's id)
         dataset_keys = {pair: dataset.node_id for pair, dataset in datasets.items()}
+        job_keys = {pair: JobRef(*pair).node_id for pair in jobs}
+        # aliases (or names with colons) can share a node key: the earliest mention wins
         nodes: dict[str, tuple[Any, ...]] = {}
         for pair, seen in pairs.items():
-            key = dataset_keys[pair]
+            key, dataset = dataset_keys[pair], datasets[pair]
             if key not in nodes or nodes[key][-1] > seen:
-                dataset = datasets[pair]
                 nodes[key] = (_DATASET_KIND, key, dataset.namespace, dataset.name, None, None, seen)
-        job_keys = {pair: JobRef(*pair).node_id for pair in jobs}
         for pair, seen in jobs.items():
-            nodes[job_keys[pair]] = (_JOB_KIND, job_keys[pair], *pair, None, None, seen)
+            key = job_keys[pair]
+            if key not in nodes or nodes[key][-1] > seen:
+                nodes[key] = (_JOB_KIND, key, *pair, None, None, seen)
         ids, created = self._ensure_rows(connection, nodes.values(), changes)
         dataset_ids = {pair: ids[key] for pair, key in dataset_keys.items()}
         job_ids = {pair: ids[key] for pair, key in job_keys.items()}
