@@ -14,17 +14,18 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import JSON, Connection, select, tuple_, update
 
 from observer.catalog import service as catalog
 from observer.catalog.identity import DatasetRef, JobRef
-from observer.catalog.records import Assertion, DatasetUpdate, MetricPoint, SchemaObservation
+from observer.catalog.records import Assertion, MetricPoint, SchemaField, SchemaObservation
 from observer.catalog.tables import datasets as datasets_table
 from observer.catalog.tables import jobs as jobs_table
 from observer.clock import Clock
@@ -49,18 +50,16 @@ from observer.ingest.parse import IGNORED_FACETS
 from observer.ingest.runs import TERMINAL, RunRecord
 from observer.ingest.sql_lineage import SqlLineageWorker
 from observer.ingest.sql_queue import QueuedQuery, SqlLineageQueue
+from observer.ingest.statements import Statements
 from observer.ingest.tables import (
     dataset_versions,
-    job_heads,
-    job_versions,
     lineage_events,
-    namespaces,
     run_datasets,
     runs,
 )
 from observer.metrics import PROJECTED_EVENTS, PROJECTION_LAG_SECONDS
 from observer.store import Store
-from observer.store.upsert import insert_ignoring_conflicts, upsert
+from observer.store.metadata import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -133,36 +132,46 @@ def _job_attributes(facets: dict[str, Any]) -> dict[str, Any]:
 
 
 class Projector:
-    """Projects batches of logged events into the catalog and the run tables."""
+    """Projects batches of logged events into the catalog and the run tables.
+
+    A step reads each table's rows it touches once and writes each table once, through plain
+    driver statements over tuples (:class:`Statements`): a few dozen statements per step whatever
+    its size, instead of a few per job and dataset."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    def project(self, connection: Connection, events: Sequence[LoggedEvent]) -> None:
+    def project(self, connection: Connection, events: Sequence[LoggedEvent]) -> dict[DatasetRef, DatasetRef]:
+        """Project ``events``; return the dataset each of their datasets' names resolves to."""
         now = self._clock.now()
-        self._namespaces(connection, events, now)
+        sql = Statements(connection)
+        self._namespaces(sql, events, now)
         dataset_ids = self._datasets(connection, events, now)
-        job_ids = self._jobs(connection, events, now)
-        self._catalog_records(connection, events, dataset_ids, now)
-        touched = self._runs(connection, [event for event in events if event.kind == "RunEvent"], job_ids)
-        self._run_io(connection, events, touched, dataset_ids)
-        self._versions(connection, touched, job_ids)
-        self._write_runs(connection, touched)
-        self._freshness(connection, touched, now)
+        job_ids = self._jobs(connection, sql, events, now)
+        self._catalog_records(connection, sql, events, dataset_ids, now)
+        touched = self._runs(sql, [event for event in events if event.kind == "RunEvent"], job_ids)
+        self._run_io(sql, events, touched, dataset_ids)
+        refs = catalog.dataset_refs(
+            connection, {key[0] for state in touched.values() for key in state.io} | set(dataset_ids.values())
+        )
+        self._versions(connection, sql, touched, job_ids, refs)
+        self._write_runs(connection, sql, touched)
+        self._freshness(sql, touched, now)
         SqlLineageQueue.enqueue(connection, self._queries(events), now)
+        return {ref: refs.get(dataset_id, ref) for ref, dataset_id in dataset_ids.items()}
 
     # namespaces, datasets, jobs ---------------------------------------------------------------
 
-    def _namespaces(self, connection: Connection, events: Sequence[LoggedEvent], now: datetime) -> None:
+    def _namespaces(self, sql: Statements, events: Sequence[LoggedEvent], now: datetime) -> None:
         names: set[str] = set()
         for event in events:
             if event.job is not None:
                 names.add(event.job.namespace)
             names.update(facts.ref.namespace for facts in event.facts)
-        insert_ignoring_conflicts(
-            connection,
-            namespaces,
-            [{"name": name, "created_at": now, "updated_at": now} for name in sorted(names)],
+        stamp = sql.time(now)
+        sql.many(
+            "INSERT INTO namespaces (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(name, stamp, stamp) for name in sorted(names)],
         )
 
     def _datasets(
@@ -224,21 +233,49 @@ class Projector:
             )
 
     def _jobs(
-        self, connection: Connection, events: Sequence[LoggedEvent], now: datetime
+        self, connection: Connection, sql: Statements, events: Sequence[LoggedEvent], now: datetime
     ) -> dict[JobRef, int]:
+        """Ids of the events' jobs (created when new); their facets merge by name into the job's,
+        and documentation, ownership and job type overwrite the job's when sent."""
         refs = {event.job for event in events if event.job is not None}
         job_ids = catalog.ensure_jobs(connection, refs, now)
-        merged: dict[JobRef, dict[str, Any]] = {}
+        merged: dict[int, dict[str, Any]] = {}
         for event in events:
             if event.job is not None:
-                merged.setdefault(event.job, {}).update(ol.facet_dict(event.payload.get("job"), "facets"))
-        for ref, facets in merged.items():
-            if facets:
-                catalog.update_job(connection, job_ids[ref], now, facets=facets, **_job_attributes(facets))
+                merged.setdefault(job_ids[event.job], {}).update(
+                    ol.facet_dict(event.payload.get("job"), "facets")
+                )
+        changed = {job_id: facets for job_id, facets in merged.items() if facets}
+        current = dict(sql.rows_in("SELECT id, facets FROM jobs WHERE id IN ?", sorted(changed)))
+        stamp = sql.time(now)
+        rows = []
+        for job_id, facets in changed.items():
+            attributes = _job_attributes(facets)
+            stored = sql.read_json(current[job_id]) or {}
+            rows.append(
+                (
+                    stamp,
+                    attributes.get("job_type"),
+                    attributes.get("description"),
+                    sql.json(attributes.get("owners")),
+                    sql.json({**stored, **facets}),
+                    job_id,
+                )
+            )
+        sql.many(
+            "UPDATE jobs SET updated_at = ?, job_type = COALESCE(?, job_type), "
+            "description = COALESCE(?, description), owners = COALESCE(?, owners), facets = ? WHERE id = ?",
+            rows,
+        )
         return job_ids
 
     def _catalog_records(
-        self, connection: Connection, events: Sequence[LoggedEvent], ids: dict[DatasetRef, int], now: datetime
+        self,
+        connection: Connection,
+        sql: Statements,
+        events: Sequence[LoggedEvent],
+        ids: dict[DatasetRef, int],
+        now: datetime,
     ) -> None:
         schemas: list[SchemaObservation] = []
         metrics: list[MetricPoint] = []
@@ -268,26 +305,103 @@ class Projector:
                     facts.ref for facts in event.facts if facts.direction == "output"
                 ]
                 checks += ol.test_assertions(run_facets, targets, event.event_time, event.run_uuid)
-        for dataset_id, values in attributes.items():
-            catalog.update_dataset(connection, dataset_id, now, **values)
+        current = {
+            dataset_id: (facets, digest)
+            for dataset_id, facets, digest in sql.rows_in(
+                "SELECT datasets.id, datasets.facets, schema_versions.fields_hash FROM datasets "
+                "LEFT JOIN schema_versions ON schema_versions.id = datasets.current_schema_version_id "
+                "WHERE datasets.id IN ?",
+                sorted(attributes),
+            )
+        }
+        self._update_datasets(sql, attributes, {key: facets for key, (facets, _) in current.items()}, now)
+        schemas = _new_schemas(schemas, ids, {key: digest for key, (_, digest) in current.items()})
         if schemas:
             catalog.record_schemas(connection, schemas, now)
-        if metrics:
-            catalog.record_metrics(connection, metrics, now)
-        if checks:
-            catalog.record_assertions(connection, checks, now)
+        sql.many(
+            "INSERT INTO metric_points (dataset_id, column_name, metric, measured_at, value, source, run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                (
+                    ids[point.dataset],
+                    point.column,
+                    point.metric,
+                    sql.time(point.measured_at),
+                    point.value,
+                    point.source,
+                    point.run_id,
+                )
+                for point in metrics
+            ],
+        )
+        sql.many(
+            "INSERT INTO assertions (dataset_id, column_name, name, success, observed_at, severity, details, "
+            "source, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    ids[item.dataset],
+                    item.column,
+                    item.name,
+                    item.success,
+                    sql.time(item.observed_at),
+                    item.severity,
+                    sql.json(item.details),
+                    item.source,
+                    item.run_id,
+                )
+                for item in checks
+            ],
+        )
+
+    @staticmethod
+    def _update_datasets(
+        sql: Statements, attributes: dict[int, dict[str, Any]], current: dict[int, Any], now: datetime
+    ) -> None:
+        """Each dataset's attributes the step sent overwrite the stored ones; facets merge by name
+        (a facet with ``_deleted`` is removed), as :func:`catalog.update_dataset` does."""
+        stamp = sql.time(now)
+        rows = []
+        for dataset_id, values in attributes.items():
+            facets: dict[str, Any] | None = None
+            if values["facets"]:
+                facets = dict(sql.read_json(current[dataset_id]) or {})
+                for name, facet in values["facets"].items():
+                    if isinstance(facet, Mapping) and facet.get("_deleted"):
+                        facets.pop(name, None)
+                    else:
+                        facets[name] = facet
+            rows.append(
+                (
+                    stamp,
+                    values.get("kind"),
+                    values.get("description"),
+                    sql.json(values.get("owners")),
+                    sql.json(values.get("tags")),
+                    values.get("lifecycle_state"),
+                    sql.json(facets),
+                    dataset_id,
+                )
+            )
+        sql.many(
+            "UPDATE datasets SET updated_at = ?, kind = COALESCE(?, kind), "
+            "description = COALESCE(?, description), owners = COALESCE(?, owners), "
+            "tags = COALESCE(?, tags), lifecycle_state = COALESCE(?, lifecycle_state), "
+            "facets = COALESCE(?, facets) WHERE id = ?",
+            rows,
+        )
 
     # runs -------------------------------------------------------------------------------------
 
     def _runs(
-        self, connection: Connection, events: Sequence[LoggedEvent], job_ids: dict[JobRef, int]
+        self, sql: Statements, events: Sequence[LoggedEvent], job_ids: dict[JobRef, int]
     ) -> dict[str, RunState]:
         touched: dict[str, RunState] = {}
         wanted = sorted({event.run_uuid for event in events if event.run_uuid})
-        for start in range(0, len(wanted), _CHUNK):
-            rows = connection.execute(select(runs).where(runs.c.run_uuid.in_(wanted[start : start + _CHUNK])))
-            for row in rows.mappings():
-                touched[row["run_uuid"]] = RunState(RunRecord(**dict(row)))
+        stored = sql.rows_in(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs WHERE run_uuid IN ?", wanted)
+        readers = [_reader(sql, name) for name in _RUN_COLUMNS]
+        for row in stored:
+            record = RunRecord(*[read(value) for read, value in zip(readers, row, strict=True)])
+            touched[record.run_uuid] = RunState(record)
         for event in events:
             assert event.run_uuid is not None and event.job is not None
             state = touched.get(event.run_uuid)
@@ -310,18 +424,23 @@ class Projector:
 
     def _run_io(
         self,
-        connection: Connection,
+        sql: Statements,
         events: Sequence[LoggedEvent],
         touched: dict[str, RunState],
         ids: dict[DatasetRef, int],
     ) -> None:
-        wanted = sorted(touched)
-        for start in range(0, len(wanted), _CHUNK):
-            rows = connection.execute(
-                select(run_datasets).where(run_datasets.c.run_uuid.in_(wanted[start : start + _CHUNK]))
-            )
-            for stored in rows.mappings():
-                touched[stored["run_uuid"]].io[(stored["dataset_id"], stored["direction"])] = dict(stored)
+        stored = sql.rows_in(
+            f"SELECT {', '.join(_IO_COLUMNS)} FROM run_datasets WHERE run_uuid IN ?", sorted(touched)
+        )
+        for run_uuid, dataset_id, direction, version_id, facets, first_seen in stored:
+            touched[run_uuid].io[(dataset_id, direction)] = {
+                "run_uuid": run_uuid,
+                "dataset_id": dataset_id,
+                "direction": direction,
+                "dataset_version_id": version_id,
+                "facets": sql.read_json(facets),
+                "first_seen": sql.read_time(first_seen),
+            }
         for state in touched.values():
             for event in state.events:
                 for facts in event.facts:
@@ -345,17 +464,26 @@ class Projector:
                         state.outputs[key[0]] = facts
 
     def _versions(
-        self, connection: Connection, touched: dict[str, RunState], job_ids: dict[JobRef, int]
+        self,
+        connection: Connection,
+        sql: Statements,
+        touched: dict[str, RunState],
+        job_ids: dict[JobRef, int],
+        refs: dict[int, DatasetRef],
     ) -> None:
         """Dataset versions for what each run wrote; job versions for runs that finished."""
-        refs = catalog.dataset_refs(connection, {key[0] for state in touched.values() for key in state.io})
-        self._dataset_versions(connection, touched, refs)
+        self._dataset_versions(connection, sql, touched, refs)
         finished = [state for state in touched.values() if state.finalise]
         if finished:
-            self._job_versions(connection, finished, refs, {job_id: ref for ref, job_id in job_ids.items()})
+            job_refs = {job_id: ref for ref, job_id in job_ids.items()}
+            self._job_versions(connection, sql, finished, refs, job_refs)
 
     def _dataset_versions(
-        self, connection: Connection, touched: dict[str, RunState], refs: dict[int, DatasetRef]
+        self,
+        connection: Connection,
+        sql: Statements,
+        touched: dict[str, RunState],
+        refs: dict[int, DatasetRef],
     ) -> None:
         wanted: dict[tuple[int, str], tuple[RunState, ol.DatasetFacts]] = {}
         for state in touched.values():
@@ -367,53 +495,60 @@ class Projector:
                 wanted[(dataset_id, str(version))] = (state, facts)
         if not wanted:
             return
-        key_columns = (dataset_versions.c.dataset_id, dataset_versions.c.version)
-        existing = _rows_by_key(
-            connection,
-            dataset_versions,
-            key_columns,
-            list(wanted),
-            dataset_versions.c.id,
-            dataset_versions.c.facets,
-        )
-        fresh = []
+        existing: dict[tuple[int, str], tuple[int, Any]] = {
+            (dataset_id, version): (version_id, facets)
+            for dataset_id, version, version_id, facets in sql.rows_in_pairs(
+                "SELECT dataset_id, version, id, facets FROM dataset_versions WHERE (dataset_id, version) IN ?",
+                list(wanted),
+            )
+        }
+        fresh, changed = [], []
         for key, (state, facts) in wanted.items():
             schema = facts.schema
             fields = list(schema.get("fields") or []) if schema is not None else None
             row = existing.get(key)
             if row is None:
                 fresh.append(
-                    {
-                        "dataset_id": key[0],
-                        "version": key[1],
-                        "run_uuid": state.record.run_uuid,
-                        "created_at": state.record.created_at,
-                        "fields": fields if fields is not None else _current_fields(connection, key[0]),
-                        "lifecycle_state": facts.lifecycle_state,
-                        "facets": facts.facets,
-                    }
+                    (
+                        key[0],
+                        key[1],
+                        state.record.run_uuid,
+                        sql.time(state.record.created_at),
+                        sql.json(fields if fields is not None else _current_fields(connection, key[0])),
+                        facts.lifecycle_state,
+                        sql.json(facts.facets),
+                    )
                 )
                 continue
-            values: dict[str, Any] = {"facets": {**(row.facets or {}), **facts.facets}}
-            if fields is not None:
-                values["fields"] = fields
-            if facts.lifecycle_state is not None:
-                values["lifecycle_state"] = facts.lifecycle_state
-            connection.execute(
-                update(dataset_versions).where(dataset_versions.c.id == row.id).values(**values)
-            )
-        insert_ignoring_conflicts(connection, dataset_versions, fresh)
+            facets = {**(sql.read_json(row[1]) or {}), **facts.facets}
+            changed.append((sql.json(facets), sql.json(fields), facts.lifecycle_state, row[0]))
+        sql.many(
+            "UPDATE dataset_versions SET facets = ?, fields = COALESCE(?, fields), "
+            "lifecycle_state = COALESCE(?, lifecycle_state) WHERE id = ?",
+            changed,
+        )
+        sql.many(
+            "INSERT INTO dataset_versions (dataset_id, version, run_uuid, created_at, fields, lifecycle_state, "
+            "facets) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            fresh,
+        )
         if fresh:
-            keys = [(row["dataset_id"], row["version"]) for row in fresh]
             existing.update(
-                _rows_by_key(connection, dataset_versions, key_columns, keys, dataset_versions.c.id)
+                {
+                    (dataset_id, version): (version_id, None)
+                    for dataset_id, version, version_id in sql.rows_in_pairs(
+                        "SELECT dataset_id, version, id FROM dataset_versions WHERE (dataset_id, version) IN ?",
+                        [row[:2] for row in fresh],
+                    )
+                }
             )
         for key, (state, _facts) in wanted.items():
-            state.io[(key[0], "output")]["dataset_version_id"] = existing[key].id
+            state.io[(key[0], "output")]["dataset_version_id"] = existing[key][0]
 
     def _job_versions(
         self,
         connection: Connection,
+        sql: Statements,
         finished: list[RunState],
         refs: dict[int, DatasetRef],
         job_refs: dict[int, JobRef],
@@ -436,8 +571,6 @@ class Projector:
             entry = versions.setdefault(
                 key,
                 {
-                    "job_id": record.job_id,
-                    "version": key[1],
                     "inputs": io["input"],
                     "outputs": io["output"],
                     "location": location,
@@ -451,39 +584,52 @@ class Projector:
             entry["created_at"] = min(entry["created_at"], record.created_at)
             if moment >= entry["updated_at"]:
                 entry["updated_at"], entry["latest_run_uuid"] = moment, record.run_uuid
-        columns = (job_versions.c.job_id, job_versions.c.version)
-        existing = _rows_by_key(
-            connection, job_versions, columns, list(versions), job_versions.c.id, job_versions.c.updated_at
-        )
-        insert_ignoring_conflicts(
-            connection,
-            job_versions,
+        lookup = "SELECT job_id, version, id, updated_at FROM job_versions WHERE (job_id, version) IN ?"
+        existing = {
+            (job_id, version): (version_id, sql.read_time(updated_at))
+            for job_id, version, version_id, updated_at in sql.rows_in_pairs(lookup, list(versions))
+        }
+        missing = [key for key in versions if key not in existing]
+        sql.many(
+            "INSERT INTO job_versions (job_id, version, inputs, outputs, location, created_at, updated_at, "
+            "latest_run_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
-                {name: value for name, value in entry.items() if name != "states"}
-                for key, entry in versions.items()
-                if key not in existing
+                (
+                    key[0],
+                    key[1],
+                    sql.json(versions[key]["inputs"]),
+                    sql.json(versions[key]["outputs"]),
+                    versions[key]["location"],
+                    sql.time(versions[key]["created_at"]),
+                    sql.time(versions[key]["updated_at"]),
+                    versions[key]["latest_run_uuid"],
+                )
+                for key in missing
             ],
         )
-        for key, entry in versions.items():
-            row = existing.get(key)
-            if row is not None and entry["updated_at"] >= row.updated_at:
-                connection.execute(
-                    update(job_versions)
-                    .where(job_versions.c.id == row.id)
-                    .values(updated_at=entry["updated_at"], latest_run_uuid=entry["latest_run_uuid"])
-                )
-        existing = _rows_by_key(
-            connection, job_versions, columns, list(versions), job_versions.c.id, job_versions.c.updated_at
+        sql.many(
+            "UPDATE job_versions SET updated_at = ?, latest_run_uuid = ? WHERE id = ?",
+            [
+                (sql.time(entry["updated_at"]), entry["latest_run_uuid"], existing[key][0])
+                for key, entry in versions.items()
+                if key in existing and entry["updated_at"] >= existing[key][1]
+            ],
+        )
+        existing.update(
+            {
+                (job_id, version): (version_id, None)
+                for job_id, version, version_id, _ in sql.rows_in_pairs(lookup, missing)
+            }
         )
         newest: dict[int, tuple[datetime, int, str | None]] = {}
         for key, entry in versions.items():
-            version_id = existing[key].id
+            version_id = existing[key][0]
             for state in entry["states"]:
                 state.record.job_version_id = version_id
             candidate = (entry["updated_at"], version_id, entry["location"])
             if key[0] not in newest or candidate[0] >= newest[key[0]][0]:
                 newest[key[0]] = candidate
-        self._point_heads(connection, newest)
+        self._point_heads(sql, newest)
 
     def _job_ref(self, connection: Connection, job_id: int) -> JobRef:
         row = connection.execute(
@@ -491,82 +637,113 @@ class Projector:
         ).one()
         return JobRef(row.namespace, row.name)
 
-    def _point_heads(
-        self, connection: Connection, newest: dict[int, tuple[datetime, int, str | None]]
-    ) -> None:
+    def _point_heads(self, sql: Statements, newest: dict[int, tuple[datetime, int, str | None]]) -> None:
         """Move each job's current version to the newest finished one."""
         job_ids = sorted(newest)
-        insert_ignoring_conflicts(connection, job_heads, [{"job_id": job_id} for job_id in job_ids])
-        current = dict(
-            connection.execute(
-                select(job_heads.c.job_id, job_versions.c.updated_at)
-                .select_from(
-                    job_heads.join(job_versions, job_versions.c.id == job_heads.c.current_version_id)
-                )
-                .where(job_heads.c.job_id.in_(job_ids))
-            ).all()
+        sql.many(
+            "INSERT INTO job_heads (job_id) VALUES (?) ON CONFLICT DO NOTHING",
+            [(job_id,) for job_id in job_ids],
         )
-        for job_id, (moment, version_id, location) in newest.items():
-            if current.get(job_id) is None or moment >= current[job_id]:
-                connection.execute(
-                    update(job_heads)
-                    .where(job_heads.c.job_id == job_id)
-                    .values(current_version_id=version_id, location=location)
-                )
+        current = {
+            job_id: sql.read_time(moment)
+            for job_id, moment in sql.rows_in(
+                "SELECT job_heads.job_id, job_versions.updated_at FROM job_heads "
+                "JOIN job_versions ON job_versions.id = job_heads.current_version_id "
+                "WHERE job_heads.job_id IN ?",
+                job_ids,
+            )
+        }
+        sql.many(
+            "UPDATE job_heads SET current_version_id = ?, location = ? WHERE job_id = ?",
+            [
+                (version_id, location, job_id)
+                for job_id, (moment, version_id, location) in newest.items()
+                if current.get(job_id) is None or moment >= current[job_id]  # type: ignore[operator]
+            ],
+        )
 
-    def _freshness(self, connection: Connection, touched: dict[str, RunState], now: datetime) -> None:
+    def _freshness(self, sql: Statements, touched: dict[str, RunState], now: datetime) -> None:
         """A completed run wrote each of its outputs (whichever of its events listed them) at its end."""
-        completed = [state for state in touched.values() if state.record.state == "COMPLETED"]
-        outputs = {key[0] for state in completed for key in state.io if key[1] == "output"}
-        refs = catalog.dataset_refs(connection, outputs)
         updates = [
-            DatasetUpdate(refs[dataset_id], state.record.ended_at, ol.SOURCE, state.record.run_uuid)
-            for state in completed
-            if state.record.ended_at is not None
+            (dataset_id, state.record.ended_at, state.record.run_uuid)
+            for state in touched.values()
+            if state.record.state == "COMPLETED" and state.record.ended_at is not None
             for dataset_id, direction in state.io
             if direction == "output"
         ]
-        if updates:
-            catalog.record_updates(connection, updates, now)
+        sql.many(
+            "INSERT INTO dataset_updates (dataset_id, updated_at, source, run_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(dataset_id, sql.time(moment), ol.SOURCE, run_uuid) for dataset_id, moment, run_uuid in updates],
+        )
+        newest: dict[int, datetime] = {}
+        for dataset_id, moment, _run_uuid in updates:
+            assert moment is not None
+            newest[dataset_id] = max(moment, newest.get(dataset_id, moment))
+        sql.many(
+            "UPDATE datasets SET last_updated_at = ? WHERE id = ? "
+            "AND (last_updated_at IS NULL OR last_updated_at < ?)",
+            [(sql.time(moment), dataset_id, sql.time(moment)) for dataset_id, moment in newest.items()],
+        )
 
-    def _write_runs(self, connection: Connection, touched: dict[str, RunState]) -> None:
+    def _write_runs(self, connection: Connection, sql: Statements, touched: dict[str, RunState]) -> None:
         if not touched:
             return
-        rows = [state.record.as_row() for state in touched.values()]
-        columns = [name for name in rows[0] if name != "run_uuid"]
-        upsert(connection, runs, rows, keys=["run_uuid"], update=columns)
-        io_rows = [state.io[key] for state in touched.values() for key in sorted(state.changed_io)]
-        upsert(
-            connection,
-            run_datasets,
-            io_rows,
-            keys=["run_uuid", "dataset_id", "direction"],
-            update=["dataset_version_id", "facets", "first_seen"],
+        writers = [_writer(sql, name) for name in _RUN_COLUMNS]
+        sql.many(
+            _upsert("runs", _RUN_COLUMNS, ("run_uuid",)),
+            [
+                tuple(write(value) for write, value in zip(writers, _RUN_VALUES(state.record), strict=True))
+                for state in touched.values()
+            ],
         )
-        self._heads(connection, touched)
+        sql.many(
+            _upsert("run_datasets", _IO_COLUMNS, ("run_uuid", "dataset_id", "direction")),
+            [
+                (
+                    row["run_uuid"],
+                    row["dataset_id"],
+                    row["direction"],
+                    row["dataset_version_id"],
+                    sql.json(row["facets"]),
+                    sql.time(row["first_seen"]),
+                )
+                for state in touched.values()
+                for row in (state.io[key] for key in sorted(state.changed_io))
+            ],
+        )
+        self._heads(connection, sql, touched)
 
-    def _heads(self, connection: Connection, touched: dict[str, RunState]) -> None:
+    def _heads(self, connection: Connection, sql: Statements, touched: dict[str, RunState]) -> None:
         latest: dict[int, RunRecord] = {}
         for state in touched.values():
             record = state.record
             if record.job_id not in latest or record.created_at >= latest[record.job_id].created_at:
                 latest[record.job_id] = record
         job_ids = sorted(latest)
-        insert_ignoring_conflicts(connection, job_heads, [{"job_id": job_id} for job_id in job_ids])
-        current = dict(
-            connection.execute(
-                select(job_heads.c.job_id, job_heads.c.latest_run_at).where(job_heads.c.job_id.in_(job_ids))
-            ).all()
+        sql.many(
+            "INSERT INTO job_heads (job_id) VALUES (?) ON CONFLICT DO NOTHING",
+            [(job_id,) for job_id in job_ids],
         )
+        current = {
+            job_id: sql.read_time(moment)
+            for job_id, moment in sql.rows_in(
+                "SELECT job_id, latest_run_at FROM job_heads WHERE job_id IN ?", job_ids
+            )
+        }
         parents = self._parent_jobs(connection, latest.values())
-        for job_id, record in latest.items():
-            values: dict[str, Any] = {}
-            if current.get(job_id) is None or record.created_at >= current[job_id]:
-                values.update(latest_run_uuid=record.run_uuid, latest_run_at=record.created_at)
-            if parents.get(job_id) is not None:
-                values["parent_job_id"] = parents[job_id]
-            if values:
-                connection.execute(update(job_heads).where(job_heads.c.job_id == job_id).values(**values))
+        sql.many(
+            "UPDATE job_heads SET latest_run_uuid = ?, latest_run_at = ? WHERE job_id = ?",
+            [
+                (record.run_uuid, sql.time(record.created_at), job_id)
+                for job_id, record in latest.items()
+                if current.get(job_id) is None or record.created_at >= current[job_id]  # type: ignore[operator]
+            ],
+        )
+        sql.many(
+            "UPDATE job_heads SET parent_job_id = ? WHERE job_id = ?",
+            [(parents[job_id], job_id) for job_id in latest if parents.get(job_id) is not None],
+        )
 
     def _parent_jobs(self, connection: Connection, records: Iterable[RunRecord]) -> dict[int, int]:
         wanted = {
@@ -613,23 +790,63 @@ class RunState:
     finalise: bool = False
 
 
+_RUN_COLUMNS = tuple(item.name for item in fields(RunRecord))
+_RUN_VALUES = attrgetter(*_RUN_COLUMNS)
+_IO_COLUMNS = ("run_uuid", "dataset_id", "direction", "dataset_version_id", "facets", "first_seen")
+
+
+def _reader(sql: Statements, name: str) -> Callable[[Any], Any]:
+    """How a driver value of the runs column ``name`` becomes the record's value."""
+    kind = runs.c[name].type
+    if isinstance(kind, UtcDateTime):
+        return sql.read_time
+    return sql.read_json if isinstance(kind, JSON) else _same
+
+
+def _writer(sql: Statements, name: str) -> Callable[[Any], Any]:
+    """How a record's value of the runs column ``name`` goes to the driver."""
+    kind = runs.c[name].type
+    if isinstance(kind, UtcDateTime):
+        return sql.time
+    return sql.json if isinstance(kind, JSON) else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _upsert(table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+    """``INSERT`` of ``columns``; on a ``keys`` conflict the other columns are overwritten."""
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in keys)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
+def _new_schemas(
+    observations: list[SchemaObservation], ids: dict[DatasetRef, int], current: dict[int, str | None]
+) -> list[SchemaObservation]:
+    """The observations of the datasets whose schema may change: those of a dataset whose every
+    observation has the stored schema are left out (:func:`catalog.record_schemas` would store
+    none of them), so the common step, repeating known schemas, writes none."""
+    digests: dict[tuple[SchemaField, ...], str] = {}
+    changing: set[int] = set()
+    for observation in observations:
+        dataset_id = ids[observation.dataset]
+        if dataset_id in changing:
+            continue
+        digest = digests.get(observation.fields)
+        if digest is None:
+            digest = digests[observation.fields] = catalog.fields_hash(observation.fields)
+        if digest != current.get(dataset_id):
+            changing.add(dataset_id)
+    return [observation for observation in observations if ids[observation.dataset] in changing]
+
+
 def _streaming(event: LoggedEvent) -> bool:
     job_type = ol.facet_dict(event.payload.get("job"), "facets").get("jobType") or {}
     return job_type.get("processingType") == "STREAMING"
-
-
-def _rows_by_key(
-    connection: Connection, table: Any, columns: tuple[Any, Any], keys: list[tuple[Any, Any]], *wanted: Any
-) -> dict[Any, Any]:
-    """Rows of ``table`` by a two-column key; only the ``wanted`` columns besides the key, if given."""
-    found: dict[Any, Any] = {}
-    selected = [*columns, *wanted] if wanted else [table]
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        rows = connection.execute(select(*selected).where(tuple_(*columns).in_(chunk)))
-        for row in rows:
-            found[(getattr(row, columns[0].name), getattr(row, columns[1].name))] = row
-    return found
 
 
 def _current_fields(connection: Connection, dataset_id: int) -> list[dict[str, Any]]:
@@ -640,8 +857,13 @@ def _current_fields(connection: Connection, dataset_id: int) -> list[dict[str, A
 # lineage for the graph ------------------------------------------------------------------------
 
 
-def lineage_batches(connection: Connection, events: Sequence[LoggedEvent]) -> list[LineageBatch]:
-    """One :class:`LineageBatch` per event, with symlinked identities resolved to their dataset."""
+def lineage_batches(
+    connection: Connection,
+    events: Sequence[LoggedEvent],
+    resolved: Mapping[DatasetRef, DatasetRef] | None = None,
+) -> list[LineageBatch]:
+    """One :class:`LineageBatch` per event, with symlinked identities resolved to their dataset
+    (``resolved``: what the projection of these events already resolved)."""
     per_event: list[tuple[LoggedEvent, list[DatasetEdge], list[ColumnEdge]]] = []
     mentioned: set[DatasetRef] = set()
     for event in events:
@@ -659,7 +881,8 @@ def lineage_batches(connection: Connection, events: Sequence[LoggedEvent]) -> li
         mentioned.update(edge.dataset for edge in dataset_edges)
         mentioned.update(ref for edge in column_edges for ref in (edge.source.dataset, edge.target.dataset))
         per_event.append((event, dataset_edges, column_edges))
-    canonical = _canonical(connection, mentioned)
+    known = resolved or {}
+    canonical = {**known, **_canonical(connection, mentioned - known.keys())}
     batches = []
     for event, dataset_edges, column_edges in per_event:
         batch = LineageBatch(
@@ -689,6 +912,8 @@ def lineage_batches(connection: Connection, events: Sequence[LoggedEvent]) -> li
 
 
 def _canonical(connection: Connection, refs: set[DatasetRef]) -> dict[DatasetRef, DatasetRef]:
+    if not refs:
+        return {}
     ids = catalog.find_dataset_ids(connection, refs)
     names = catalog.dataset_refs(connection, set(ids.values()))
     return {ref: names.get(ids[ref], ref) if ref in ids else ref for ref in refs}
@@ -772,16 +997,17 @@ class ProjectionWorker:
         with self._store.engine.connect() as connection:
             cursor = read_cursor(connection, PROJECTION_CURSOR)
             events = load_events(connection, cursor, limit or self._batch_size)
+        resolved: dict[DatasetRef, DatasetRef] = {}
         if events:
             with self._store.engine.begin() as connection:
-                self._projector.project(connection, events)
+                resolved = self._projector.project(connection, events)
                 if not write_cursor(connection, PROJECTION_CURSOR, cursor, events[-1].id, self._clock):
                     raise _CursorMoved()
             if self._progress is not None:
                 self._progress.advanced(events[-1].id)
             PROJECTED_EVENTS.inc(len(events))
             self._record_lag_age(events[-1].id)
-        graphed = self._graph_catch_up(cursor, events)
+        graphed = self._graph_catch_up(cursor, events, resolved)
         analysed = self._sql.run_once(self._sql_per_step) if self._sql is not None else 0
         return len(events) + graphed + analysed
 
@@ -796,7 +1022,9 @@ class ProjectionWorker:
         age = (self._clock.now() - oldest).total_seconds() if oldest is not None else 0.0
         PROJECTION_LAG_SECONDS.set(max(0.0, age))
 
-    def _graph_catch_up(self, projected_from: int, just_projected: list[LoggedEvent]) -> int:
+    def _graph_catch_up(
+        self, projected_from: int, just_projected: list[LoggedEvent], resolved: dict[DatasetRef, DatasetRef]
+    ) -> int:
         """Record lineage up to the projection cursor. A graph whose ``record`` takes a ``connection``
         (the store-backed graphs) writes a whole step and the graph cursor in one transaction:
         exactly once. Any other writer records first and the cursor moves after (idempotent replay).
@@ -812,15 +1040,16 @@ class ProjectionWorker:
                 events, replay = just_projected, False
             else:
                 events, replay = load_events(connection, graph_cursor, self._batch_size, upto=upto), True
+                resolved = {}
         try:
             if self._graph_joins_transactions:
                 with self._store.engine.begin() as connection:
-                    batches = lineage_batches(connection, events)
+                    batches = lineage_batches(connection, events, resolved)
                     self._graph.record_many(batches, connection=connection)  # type: ignore[attr-defined]
                     set_cursor(connection, GRAPH_CURSOR, events[-1].id, self._clock)
             else:
                 with self._store.engine.connect() as connection:
-                    batches = lineage_batches(connection, events)
+                    batches = lineage_batches(connection, events, resolved)
                 for batch in batches:
                     self._graph.record(batch)
                 with self._store.engine.begin() as connection:

@@ -12,9 +12,9 @@ from sqlalchemy import Connection, select, update
 
 from observer.catalog.identity import DatasetRef, JobRef
 from observer.clock import Clock
+from observer.ingest.statements import Statements
 from observer.ingest.tables import sql_queue
 from observer.store import Store
-from observer.store.upsert import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True)
@@ -39,24 +39,25 @@ class SqlLineageQueue:
 
     @staticmethod
     def enqueue(connection: Connection, queries: Sequence[QueuedQuery], now: datetime) -> None:
-        insert_ignoring_conflicts(
-            connection,
-            sql_queue,
+        sql = Statements(connection)
+        sql.many(
+            "INSERT INTO sql_queue (job_namespace, job_name, sql_hash, query, dialect, run_uuid, event_time, "
+            "inputs, outputs, default_namespace, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
             [
-                {
-                    "job_namespace": query.job.namespace,
-                    "job_name": query.job.name,
-                    "sql_hash": hashlib.sha256(query.sql.encode()).hexdigest(),
-                    "query": query.sql,
-                    "dialect": query.dialect,
-                    "run_uuid": query.run_uuid,
-                    "event_time": query.event_time,
-                    "inputs": [[ref.namespace, ref.name] for ref in query.inputs],
-                    "outputs": [[ref.namespace, ref.name] for ref in query.outputs],
-                    "default_namespace": query.default_namespace,
-                    "status": "pending",
-                    "created_at": now,
-                }
+                (
+                    query.job.namespace,
+                    query.job.name,
+                    hashlib.sha256(query.sql.encode()).hexdigest(),
+                    query.sql,
+                    query.dialect,
+                    query.run_uuid,
+                    sql.time(query.event_time),
+                    sql.json([[ref.namespace, ref.name] for ref in query.inputs]),
+                    sql.json([[ref.namespace, ref.name] for ref in query.outputs]),
+                    query.default_namespace,
+                    sql.time(now),
+                )
                 for query in queries
             ],
         )
