@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
 from enum import StrEnum
@@ -34,7 +34,8 @@ class ColumnType:
     family: str  # integer, decimal, float, string, boolean, date, timestamp, time, binary, other
     size: int | None = None  # bits for numbers, characters for strings (None: unbounded or unknown)
     scale: int | None = None  # decimal digits after the point
-    raw: str = ""
+    zoned: bool = False  # timestamps and times: with a time zone
+    raw: str = field(default="", compare=False)
 
 
 _INTEGER_BITS = {
@@ -89,6 +90,12 @@ _WIDENS_TO = {
 def parse_type(text: str) -> ColumnType:
     raw = text.strip()
     lowered = re.sub(r"\s+", " ", raw.lower())
+    zoned = " with time zone" in lowered or lowered in (
+        "timestamptz",
+        "timestamp_tz",
+        "timestamp_ltz",
+        "timetz",
+    )
     lowered = re.sub(r" with(out)? time zone", "", lowered)
     match = re.match(r"^([a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$", lowered)
     if not match:
@@ -108,12 +115,22 @@ def parse_type(text: str) -> ColumnType:
     if name == "date":
         return ColumnType("date", raw=raw)
     if name in _TIMESTAMPS:
-        return ColumnType("timestamp", raw=raw)
+        return ColumnType("timestamp", zoned=zoned, raw=raw)
     if name in ("time", "timetz"):
-        return ColumnType("time", raw=raw)
+        return ColumnType("time", zoned=zoned, raw=raw)
     if name in ("bytea", "binary", "varbinary", "blob", "bytes"):
         return ColumnType("binary", int(first) if first else None, raw=raw)
     return ColumnType("other", raw=raw)
+
+
+def same_type(first: str | None, second: str | None) -> bool:
+    """The same type, however spelled (``int8``/``bigint``, ``decimal(12,2)``/``numeric(12,2)``)."""
+    if first is None or second is None:
+        return first == second
+    if first.strip().lower() == second.strip().lower():
+        return True
+    parsed = parse_type(first)
+    return parsed.family != "other" and parsed == parse_type(second)
 
 
 def _fits(old: int | None, new: int | None) -> bool:
@@ -197,10 +214,9 @@ def diff_schemas(
     for key in old_by_key.keys() & new_by_key.keys():
         name, before = old_by_key[key]
         after = new_by_key[key][1]
-        old_type, new_type = parse_type(before), parse_type(after)
-        if before.strip().lower() == after.strip().lower():
+        if same_type(before, after):
             continue
-        narrowing = is_narrowing(old_type, new_type)
+        narrowing = is_narrowing(parse_type(before), parse_type(after))
         changes.append(
             ColumnChange(
                 ChangeKind.TYPE_CHANGED,

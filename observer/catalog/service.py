@@ -193,16 +193,21 @@ def fields_hash(fields: Sequence[SchemaField]) -> str:
 def record_schemas(
     connection: Connection, observations: Sequence[SchemaObservation], now: datetime
 ) -> list[SchemaVersion]:
-    """Store each observation that differs from its dataset's current schema; return the new versions."""
+    """Store each observation that differs from its source's latest version of the dataset's schema
+    (from the dataset's current one when the source has none yet); return the new versions.
+
+    Sources describe the same table in their own words (Spark's ``string`` is the warehouse's
+    ``character varying``; only a warehouse knows nullability), so a source is compared with itself:
+    two sources observing an unchanged table in turn do not make a new version each time."""
     ids = ensure_datasets(connection, (observation.dataset for observation in observations), now)
-    current = _current_hashes(connection, set(ids.values()))
+    current, latest = _current_hashes(connection, set(ids.values()))
     changed: list[tuple[int, str, SchemaObservation]] = []
     for observation in sorted(observations, key=lambda item: item.observed_at):
         dataset_id = ids[observation.dataset]
         digest = fields_hash(observation.fields)
-        if current.get(dataset_id) == digest:
+        if latest.get((dataset_id, observation.source), current.get(dataset_id)) == digest:
             continue
-        current[dataset_id] = digest
+        current[dataset_id] = latest[dataset_id, observation.source] = digest
         changed.append((dataset_id, digest, observation))
     if not changed:
         return []
@@ -246,16 +251,31 @@ def record_schemas(
     ]
 
 
-def _current_hashes(connection: Connection, dataset_ids: set[int]) -> dict[int, str]:
-    hashes: dict[int, str] = {}
+def _current_hashes(
+    connection: Connection, dataset_ids: set[int]
+) -> tuple[dict[int, str], dict[tuple[int, str], str]]:
+    """The hash of each dataset's current schema version, and of each source's latest version."""
+    current: dict[int, str] = {}
+    latest: dict[tuple[int, str], str] = {}
     for chunk in _chunks(sorted(dataset_ids)):
         rows = connection.execute(
             select(datasets.c.id, schema_versions.c.fields_hash)
             .join(schema_versions, schema_versions.c.id == datasets.c.current_schema_version_id)
             .where(datasets.c.id.in_(chunk))
         )
-        hashes.update({dataset_id: digest for dataset_id, digest in rows})
-    return hashes
+        current.update({dataset_id: digest for dataset_id, digest in rows})
+        newest_per_source = (
+            select(func.max(schema_versions.c.id))
+            .where(schema_versions.c.dataset_id.in_(chunk))
+            .group_by(schema_versions.c.dataset_id, schema_versions.c.source)
+        )
+        newest = connection.execute(
+            select(
+                schema_versions.c.dataset_id, schema_versions.c.source, schema_versions.c.fields_hash
+            ).where(schema_versions.c.id.in_(newest_per_source))
+        )
+        latest.update({(dataset_id, source): digest for dataset_id, source, digest in newest})
+    return current, latest
 
 
 def record_metrics(

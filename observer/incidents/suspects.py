@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, func, select
 
+from detectors.schema import same_type
 from observer.catalog.identity import DatasetRef, JobRef
 from observer.catalog.tables import datasets, jobs, schema_versions
 from observer.clock import Clock
@@ -198,13 +199,15 @@ class SchemaChange:
 
 
 def schema_changes_since(connection: Connection, since: datetime) -> list[SchemaChange]:
-    """Schema versions recorded since ``since`` that changed the columns of an earlier version."""
+    """Schema versions recorded since ``since`` that changed the columns of an earlier version of the
+    same source (of any source, for a source's first version: sources spell types their own way)."""
     recent = connection.execute(
         select(
             schema_versions.c.id,
             schema_versions.c.dataset_id,
             schema_versions.c.fields,
             schema_versions.c.observed_at,
+            schema_versions.c.source,
             datasets.c.namespace,
             datasets.c.name,
         )
@@ -213,14 +216,15 @@ def schema_changes_since(connection: Connection, since: datetime) -> list[Schema
         .order_by(schema_versions.c.id)
     ).all()
     changes = []
-    for version_id, dataset_id, fields, observed_at, namespace, name in recent:
-        previous = connection.execute(
+    for version_id, dataset_id, fields, observed_at, source, namespace, name in recent:
+        earlier = (
             select(schema_versions.c.fields)
             .where(schema_versions.c.dataset_id == dataset_id, schema_versions.c.id < version_id)
-            .order_by(schema_versions.c.id.desc())
+            .order_by((schema_versions.c.source == source).desc(), schema_versions.c.id.desc())
             .limit(1)
-        ).scalar_one_or_none()
-        if previous is None or _columns(previous) == _columns(fields):
+        )
+        previous = connection.execute(earlier).scalar_one_or_none()
+        if previous is None or _same_columns(previous, fields):
             continue
         changes.append(
             SchemaChange(DatasetRef(namespace, name), observed_at, describe_schema_change(previous, fields))
@@ -244,10 +248,13 @@ def _schema_suspects(
     ]
 
 
-def _columns(fields: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-    """Names and types in order: a version that only adds or drops descriptions or nullability (one
-    source knows them, another does not) changes nothing data depends on, so it is no suspect."""
-    return [(field["name"], field.get("type")) for field in fields]
+def _same_columns(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> bool:
+    """Same names and types in the same order: a version that only adds or drops descriptions or
+    nullability, or spells a type another way, changes nothing data depends on, so it is no suspect."""
+    return len(before) == len(after) and all(
+        old["name"] == new["name"] and same_type(old.get("type"), new.get("type"))
+        for old, new in zip(before, after, strict=True)
+    )
 
 
 def describe_schema_change(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> str:
@@ -261,7 +268,11 @@ def describe_schema_change(before: list[dict[str, Any]], after: list[dict[str, A
         parts.append("removed " + ", ".join(removed))
     if added:
         parts.append("added " + ", ".join(added))
-    parts += [f"{name} {old[name]} → {new[name]}" for name in old if name in new and old[name] != new[name]]
+    parts += [
+        f"{name} {old[name]} → {new[name]}"
+        for name in old
+        if name in new and not same_type(old[name], new[name])
+    ]
     return "; ".join(parts) or "columns reordered or described differently"
 
 

@@ -95,3 +95,23 @@ def test_breaking_changes_come_first_with_a_readable_sentence():
         "orders.id changed type from bigint to integer, a narrowing change"
     )
     assert findings[1].severity is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("int8", "BIGINT"),
+        ("long", "bigint"),
+        ("decimal(12,2)", "numeric(12, 2)"),
+        ("string", "character varying"),
+        ("timestamptz", "timestamp with time zone"),
+        ("float8", "double precision"),
+    ],
+)
+def test_the_same_type_spelled_another_way_is_no_change(before: str, after: str):
+    assert diff_schemas({"x": before}, {"x": after}) == []
+
+
+def test_a_time_zone_gained_or_lost_is_a_type_change():
+    changes = diff_schemas({"at": "timestamp"}, {"at": "timestamptz"})
+    assert [(change.kind, change.breaking) for change in changes] == [(ChangeKind.TYPE_CHANGED, False)]
