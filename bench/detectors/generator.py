@@ -41,6 +41,9 @@ class Event:
     label: str  # "anomaly" or "nuisance"
     material: bool = False
     magnitude: float = 0.0
+    # Volume: the change in standard deviations of the series' own noise at the affected buckets
+    # (log scale: lognormal CV and Poisson), capped at 99; it sets the anomaly's difficulty tier.
+    noise_sigmas: float | None = None
 
 
 @dataclass
@@ -330,7 +333,20 @@ def _inject_volume(
     material = change >= 0.3 and kind != "slow_drift"
     if kind == "slow_drift":
         material = False
-    events.append(Event(name, _iso(times[start]), _iso(times[stop - 1]), kind, "anomaly", material, factor))
+    noise = float(np.sqrt(np.log1p(shape.cv**2) + 1.0 / max(float(np.mean(mean[start:stop])), 1.0)))
+    sigmas = min(abs(float(np.log(factor))) / noise, 99.0) if factor > 0 else 99.0
+    events.append(
+        Event(
+            name,
+            _iso(times[start]),
+            _iso(times[stop - 1]),
+            kind,
+            "anomaly",
+            material,
+            factor,
+            noise_sigmas=round(sigmas, 2),
+        )
+    )
     return out
 
 

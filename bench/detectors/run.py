@@ -116,7 +116,12 @@ def run_series(
     results["baseline"] = score.summary()
     lines += ["", _by_type(results), ""]
     if signal == "volume":
-        lines += [_by_noise(labels, read_jsonl(work / "volume-medium.jsonl"), base), ""]
+        lines += [
+            _by_tier(results),
+            "",
+            _by_noise(labels, read_jsonl(work / "volume-medium.jsonl"), base),
+            "",
+        ]
     return lines, results
 
 
@@ -138,6 +143,25 @@ def _by_noise(labels: dict[str, object], ours: pd.DataFrame, base: pd.DataFrame)
             f"{name}: {mine.material_recall:.2f} ({mine.material} anomalies; baseline {theirs.material_recall:.2f})"
         )
     return "Material recall by noise of the series, medium: " + "; ".join(parts) + "."
+
+
+def _by_tier(results: dict[str, object]) -> str:
+    """Material recall per difficulty tier (size of the change in the series' own noise sigmas)."""
+    ours = results["observer-medium"]
+    base = results["baseline"]
+    assert isinstance(ours, dict) and isinstance(base, dict)
+    parts = []
+    for name, tally in ours["material_by_tier"].items():
+        b = base["material_by_tier"].get(name, {"detected": 0, "total": 0})
+        parts.append(
+            f"{name} {tally['detected']}/{tally['total']} = {tally['detected'] / tally['total']:.2f} "
+            f"(baseline {b['detected'] / max(b['total'], 1):.2f})"
+        )
+    return (
+        "Material recall by difficulty tier (change in noise sigmas of its series), medium: "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def _by_type(results: dict[str, object]) -> str:

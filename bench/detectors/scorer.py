@@ -9,6 +9,9 @@
   (hourly series count 730 buckets as a month). For volume and metrics every alerting bucket is one
   alert; for freshness one overdue episode (the checks between two updates) is one alert. The share
   of false alerts that fall on labelled nuisance events (holidays, level shifts, ...) is reported.
+* **Difficulty tiers** (volume): material anomalies by the size of the change in standard deviations
+  of the series' own noise (the generator's ``noise_sigmas``, set by noise CV and magnitude): hard
+  under 4, moderate 4 to 6, easy 6 or more.
 * **Detection delay**: first alert minus anomaly start, in buckets (freshness: in expected update
   intervals, from when the update was due); median and p90 over detected material anomalies.
 """
@@ -24,6 +27,12 @@ import numpy as np
 import pandas as pd
 
 MONTH_DAYS = 30.44
+TIERS = ("hard (< 4 sigma)", "moderate (4-6 sigma)", "easy (>= 6 sigma)")
+
+
+def tier(noise_sigmas: float) -> str:
+    """Difficulty tier of an anomaly from its size in noise standard deviations."""
+    return TIERS[0] if noise_sigmas < 4.0 else TIERS[1] if noise_sigmas < 6.0 else TIERS[2]
 
 
 @dataclass
@@ -38,6 +47,7 @@ class Score:
     series_months: float = 0.0
     delays: list[float] = field(default_factory=list)
     by_type: dict[str, list[int]] = field(default_factory=dict)
+    by_tier: dict[str, list[int]] = field(default_factory=dict)  # material anomalies only
 
     @property
     def recall(self) -> float:
@@ -79,6 +89,10 @@ class Score:
             "median_delay": self.delay(0.5),
             "p90_delay": self.delay(0.9),
             "by_type": {k: {"detected": v[0], "total": v[1]} for k, v in sorted(self.by_type.items())},
+            "material_by_tier": {
+                k: {"detected": v[0], "total": v[1]}
+                for k, v in sorted(self.by_tier.items(), key=lambda item: TIERS.index(item[0]))
+            },
         }
 
 
@@ -89,7 +103,8 @@ def load_labels(path: Path) -> dict[str, Any]:
 
 def _events(labels: dict[str, Any], label: str) -> pd.DataFrame:
     rows = [e for e in labels["events"] if e["label"] == label]
-    frame = pd.DataFrame(rows, columns=["series", "start", "end", "type", "label", "material", "magnitude"])
+    columns = ["series", "start", "end", "type", "label", "material", "magnitude", "noise_sigmas"]
+    frame = pd.DataFrame(rows, columns=columns)
     frame["start"] = pd.to_datetime(frame["start"], utc=True)
     frame["end"] = pd.to_datetime(frame["end"], utc=True)
     return frame
@@ -148,6 +163,11 @@ def _count_event(score: Score, event: Any, detected: bool) -> None:
     tally = score.by_type.setdefault(event.type, [0, 0])
     tally[0] += int(detected)
     tally[1] += 1
+    sigmas = getattr(event, "noise_sigmas", None)
+    if event.material and sigmas is not None and np.isfinite(sigmas):
+        tally = score.by_tier.setdefault(tier(float(sigmas)), [0, 0])
+        tally[0] += int(detected)
+        tally[1] += 1
 
 
 def score_overdue(labels: dict[str, Any], checks: pd.DataFrame, span_days: float) -> Score:
