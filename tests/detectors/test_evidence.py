@@ -1,0 +1,73 @@
+"""Evidence the volume model gathers beyond one bucket's band: runs of near misses, early weekends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detectors.volume import judge_volume
+from tests.detectors.helpers import daily, weekly_rows
+
+NOISY = 0.08  # day-to-day noise of the table (lognormal CV)
+
+
+def _just_inside(history, at: int) -> float:
+    """A value below the expected one by 90 % of the band: no alert by itself."""
+    judged = judge_volume(history, key="orders")
+    expected, lower = judged.expected[at], judged.lower[at]
+    assert not judged.anomaly[at] and lower > 0
+    return float(np.expm1(np.log1p(expected) - 0.9 * (np.log1p(expected) - np.log1p(lower))))
+
+
+def test_two_low_days_in_a_row_alert_where_either_alone_does_not():
+    history = weekly_rows(90, level=50_000, cv=NOISY, seed=3)
+    first, second = 80, 81  # a Thursday and a Friday
+    low = history.copy()
+    low.iloc[first] = _just_inside(history, first)
+    alone = judge_volume(low, key="orders")
+    assert not alone.anomaly[first]
+    low.iloc[second] = _just_inside(low, second)
+    both = judge_volume(low, key="orders")
+    assert not both.anomaly[first]
+    assert both.anomaly[second]
+    assert not judge_volume(history, key="orders").anomaly[70:].any()
+
+
+def test_a_low_day_followed_by_a_high_day_does_not_alert():
+    history = weekly_rows(90, level=50_000, cv=NOISY, seed=3)
+    low = history.copy()
+    low.iloc[80] = _just_inside(history, 80)
+    judged = judge_volume(low, key="orders")
+    expected, upper = judged.expected[81], judged.upper[81]
+    low.iloc[81] = float(np.expm1(np.log1p(expected) + 0.9 * (np.log1p(upper) - np.log1p(expected))))
+    assert not judge_volume(low, key="orders").anomaly[80:83].any()
+
+
+def test_an_empty_weekend_day_alerts_once_a_few_weekends_were_seen():
+    profile = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5])
+    history = weekly_rows(24, level=10_000, cv=0.03, seed=2, profile=profile)
+    saturday = 19  # weekends seen before: days 5, 6, 12 and 13
+    empty = history.copy()
+    empty.iloc[saturday] = 0.0
+    judged = judge_volume(empty, key="orders")
+    assert judged.anomaly[saturday]
+    assert not judge_volume(history, key="orders").anomaly.any()
+
+
+def test_a_weekday_only_table_stays_quiet_on_its_early_weekends():
+    profile = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    history = weekly_rows(24, level=10_000, cv=0.03, seed=2, profile=profile)
+    assert not judge_volume(daily(history.to_numpy()), key="orders").anomaly.any()
+
+
+def test_an_hourly_table_with_quiet_weekends_catches_a_doubled_hour_in_its_second_week():
+    rng = np.random.default_rng(5)
+    index = pd.date_range("2026-01-05", periods=24 * 11, freq="h", tz="UTC")  # from a Monday
+    day_curve = 1.0 + 0.8 * np.cos((index.hour.to_numpy() - 14) / 24 * 2 * np.pi)
+    weekend = np.where(index.day_of_week.to_numpy() >= 5, 0.4, 1.0)
+    values = np.round(20_000 * day_curve * weekend * np.exp(rng.normal(0, 0.02, len(index))))
+    history = pd.Series(values, index=index)
+    doubled = history.copy()
+    at = 24 * 10 + 15  # Thursday of the second week, 15:00
+    doubled.iloc[at] *= 2
+    assert judge_volume(doubled, key="events").anomaly[at]
