@@ -326,8 +326,8 @@ def _inject_volume(
         ratio = target[times.day_of_week.to_numpy()[affected]]
         ratio = np.where(shape.weekly[times.day_of_week.to_numpy()[affected]] == 0, 1.0, ratio)
         out[affected] = np.round(out[affected] * ratio)
-        factor = float(np.max(np.abs(np.log(np.maximum(ratio, 1e-9)))))
-        factor = float(np.exp(factor))
+        # The day whose volume changes most, as a ratio (0.71 on a weekday-only table: a 29 % drop).
+        factor = float(ratio[np.argmax(np.abs(ratio - 1.0))])
         stop = min(start + length, len(out))
     change = abs(factor - 1.0) if factor <= 1 else factor - 1.0
     material = change >= 0.3 and kind != "slow_drift"
