@@ -4,7 +4,7 @@ and ``/path``.
 Marquez's defaults hold (``depth`` 20; ``/lineage`` walks its undirected neighbourhood;
 ``/column-lineage`` walks upstream unless ``withDownstream``). Observer adds ``direction``,
 ``maxNodes`` (a cut walk says ``"truncated": true`` and sets ``X-Observer-Truncated``) and
-``asOf`` (only edges first seen by then).
+``asOf`` (the lineage live then: first seen by then and not retired).
 """
 
 from __future__ import annotations
@@ -71,7 +71,11 @@ DirectionQuery = Query(None, description="upstream, downstream or both (Observer
 MaxNodesQuery = Query(
     None, ge=1, description="cap on returned nodes (default graph.max_nodes); cuts are reported"
 )
-AsOfQuery = Query(None, description="ISO 8601 time: only lineage first seen by then (naive means UTC)")
+AsOfQuery = Query(
+    None,
+    description="ISO 8601 time: the lineage as it was then, first seen by then and not yet retired "
+    "(naive means UTC); without it, the current lineage",
+)
 
 
 def graph_of(request: Request) -> GraphStore:

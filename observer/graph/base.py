@@ -67,6 +67,13 @@ class GraphStore(Protocol):
         """Record batches as :meth:`record` would one after the other, in one write."""
         ...
 
+    def retire_datasets(
+        self, datasets: Collection[DatasetRef], at: datetime, connection: Connection | None = None
+    ) -> int:
+        """The datasets were deleted at ``at``: retire every live edge of them and of their columns
+        (from any source, last seen by then). Return how many edges were retired."""
+        ...
+
     def find(self, node_id: str) -> Node:
         """The node an API id names (aliases resolve to their dataset); raises :class:`UnknownNode`."""
         ...
@@ -169,6 +176,17 @@ class BaseGraph(ABC):
             self._after_write(transaction, changes)
         if connection is None:
             self._after_commit()
+
+    def retire_datasets(
+        self, datasets: Collection[DatasetRef], at: datetime, connection: Connection | None = None
+    ) -> int:
+        with self._transaction(connection) as transaction:
+            changes = Changes(collect=self.mirrored)
+            retired = self.writer.retire_datasets(transaction, datasets, at, changes)
+            self._after_write(transaction, changes)
+        if connection is None:
+            self._after_commit()
+        return retired
 
     def merge_aliases(self) -> int:
         with self._transaction(None) as transaction:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from observer.catalog.identity import DatasetRef, JobRef
+from observer.graph.completeness import declared_complete, parsed_completely
 from observer.graph.model import (
     ColumnEdge,
     ColumnRef,
@@ -35,8 +36,11 @@ def lineage_batch(
     run_id: str | None = None,
 ) -> LineageBatch:
     """Edges of every statement that writes something. ``select_output`` is the dataset a plain
-    SELECT produces (a dbt model's relation); without it a SELECT contributes nothing."""
-    batch = LineageBatch(observed_at=observed_at, source=source, run_id=run_id)
+    SELECT produces (a dbt model's relation); without it a SELECT contributes nothing. A parse read
+    in full declares the job's whole lineage (see :mod:`observer.graph.completeness`)."""
+    statements = list(statements)
+    complete = declared_complete(source, partial=not parsed_completely(statements))
+    batch = LineageBatch(observed_at=observed_at, source=source, run_id=run_id, complete=complete)
     seen_datasets: set[DatasetEdge] = set()
     seen_columns: set[ColumnEdge] = set()
     for statement in statements:

@@ -10,6 +10,8 @@ from observer.catalog.identity import DatasetRef, JobRef
 
 LineageSource = Literal["openlineage", "sql", "dbt", "warehouse", "manual"]
 TransformationType = Literal["DIRECT", "INDIRECT"]
+Completeness = Literal["outputs", "jobs"]
+"""What a batch declares in full (see :attr:`LineageBatch.complete`)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,18 @@ class LineageBatch:
     dataset_edges: list[DatasetEdge] = field(default_factory=list)
     column_edges: list[ColumnEdge] = field(default_factory=list)
     run_id: str | None = None
+    complete: Completeness | None = None
+    """What this batch declares in full, so that its source's edges of that scope it leaves out
+    are retired at ``observed_at`` (kept for ``asOf``, skipped by current questions):
+
+    - ``"outputs"``: the column lineage into each dataset its column edges write, per job (or
+      job-less: then also the dataset-level flows into it); an OpenLineage COMPLETE event's
+      ``columnLineage``. Outputs without column edges here declare nothing.
+    - ``"jobs"``: everything each job named here reads, writes and derives (a re-parsed SQL
+      statement, a dbt model).
+
+    Set it with :func:`observer.graph.completeness.declared_complete`, which knows which source
+    declares what."""
 
     def __bool__(self) -> bool:
         return bool(self.dataset_edges or self.column_edges)

@@ -10,7 +10,8 @@ Nodes are ``(:Node:Dataset|Field|Job {id, kind, key, namespace, name, field, dat
 merged_into, first_seen})`` keyed by the store's node id; relationships are ``READ_BY``
 (dataset → job), ``WRITES`` (job → dataset), ``FLOWS_TO`` (dataset → dataset) and ``FEEDS``
 (column → column), with ``job``, ``source``, ``type``, ``subtype``, ``masking``, ``description``,
-``first_seen`` and ``last_seen`` (epoch ms).
+``first_seen``, ``last_seen``, ``retired_at`` (epoch ms) and ``gaps``. The store's writer decides
+retirement; the mirror receives each touched edge's resulting state.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy import Connection, delete, func, select
 from observer.config.settings import GraphSettings
 from observer.graph.base import BaseGraph
 from observer.graph.model import GraphUnavailable, LineageBatch
+from observer.graph.reader import retired_then
 from observer.graph.results import Edge, EdgeKey, Node, RebuildReport
 from observer.graph.sql_reader import node_from_row
 from observer.graph.tables import EdgeKind, NodeKind, graph_edges, graph_nodes, graph_outbox
@@ -53,7 +55,10 @@ INDEXES = (
 )
 MAX_ROWS = 5000
 _NODE_FIELDS = "n.id, n.kind, n.key, n.namespace, n.name, n.field, n.dataset_id, n.merged_into, n.first_seen"
-_EDGE_FIELDS = "a.id, b.id, type(e), e.job, e.source, e.type, e.subtype, e.masking, e.description, e.first_seen, e.last_seen"
+_EDGE_FIELDS = (
+    "a.id, b.id, type(e), e.job, e.source, e.type, e.subtype, e.masking, e.description, e.first_seen, "
+    "e.last_seen, e.retired_at, e.gaps"
+)
 _EDGE_KEY_FIELDS = "a.id, b.id, type(e), e.job, e.source, e.type"
 _NODE_UPSERT = (
     "UNWIND $rows AS r MERGE (n:Node {{id: r.id}}) SET n:{label}, n.kind = r.kind, n.key = r.key, "
@@ -64,8 +69,8 @@ _EDGE_UPSERT = (
     "UNWIND $rows AS r MATCH (a:Node {{id: r.src}}) MATCH (b:Node {{id: r.dst}}) "
     "MERGE (a)-[e:{relationship} {{job: r.job, source: r.source, type: r.type}}]->(b) "
     "ON CREATE SET e.first_seen = r.first_seen, e.last_seen = r.last_seen, e.subtype = r.subtype, "
-    "e.masking = r.masking, e.description = r.description "
-    "ON MATCH SET "
+    "e.masking = r.masking, e.description = r.description, e.retired_at = r.retired_at, e.gaps = r.gaps "
+    "ON MATCH SET e.retired_at = r.retired_at, e.gaps = r.gaps, "
     "e.first_seen = CASE WHEN r.first_seen < e.first_seen THEN r.first_seen ELSE e.first_seen END, "
     "e.subtype = CASE WHEN r.last_seen >= e.last_seen THEN r.subtype ELSE e.subtype END, "
     "e.masking = CASE WHEN r.last_seen >= e.last_seen THEN r.masking ELSE e.masking END, "
@@ -214,9 +219,15 @@ class CypherReader:
         pattern = (
             f"(b:Node {{id: i}})<-[e:{types}]-(a)" if reverse else f"(a:Node {{id: i}})-[e:{types}]->(b)"
         )
-        where = " WHERE e.first_seen <= $as_of" if as_of_ms is not None else ""
+        if as_of_ms is not None:
+            where = " WHERE e.first_seen <= $as_of AND (e.retired_at IS NULL OR e.retired_at > $as_of)"
+            fields += ", e.gaps AS gaps_then"
+        else:
+            where = " WHERE e.retired_at IS NULL"
         query = f"UNWIND $rows AS i MATCH {pattern}{where} RETURN {fields}"
         rows = self.bolt.run_batches(query, sorted(set(ids)), as_of=as_of_ms)
+        if as_of_ms is not None:
+            rows = [row[:-1] for row in rows if not retired_then(row[-1], as_of_ms)]
         for row in rows:
             row[2] = int(KINDS_BY_RELATIONSHIP[row[2]])
         return rows

@@ -26,7 +26,8 @@ class GraphReader(Protocol):
         self, ids: Collection[int], kinds: Collection[EdgeKind], *, reverse: bool, as_of_ms: int | None
     ) -> list[EdgeKey]:
         """Identities of the edges of ``kinds`` leaving ``ids`` (entering them with ``reverse``)
-        seen by ``as_of_ms``: what a walk needs, as cheap as the backend can make it."""
+        live at ``as_of_ms`` (first seen by then, not retired then), or now (not retired): what a
+        walk needs, as cheap as the backend can make it."""
         ...
 
     def edges(
@@ -34,6 +35,17 @@ class GraphReader(Protocol):
     ) -> list[Edge]:
         """The same edges with all their attributes."""
         ...
+
+
+def retired_then(gaps: str | None, at_ms: int) -> bool:
+    """Whether ``at_ms`` falls in one of an edge's earlier retirements (``gaps``: ``from-to,…``)."""
+    if not gaps:
+        return False
+    for gap in gaps.split(","):
+        start, _, end = gap.partition("-")
+        if int(start) <= at_ms < int(end):
+            return True
+    return False
 
 
 def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

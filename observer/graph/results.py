@@ -64,6 +64,10 @@ class Edge(NamedTuple):
     description: str | None = None
     first_seen: int = 0
     last_seen: int = 0
+    retired_at: int | None = None
+    """When a complete re-declaration left it out (or its dataset was deleted); None: live."""
+    gaps: str | None = None
+    """Earlier retirements it came back from, ``from-to,…`` (epoch ms, ``to`` exclusive)."""
 
     @property
     def key(self) -> EdgeKey:
@@ -89,6 +93,7 @@ class Edge(NamedTuple):
             },
             "firstSeen": from_ms(self.first_seen).isoformat(),
             "lastSeen": from_ms(self.last_seen).isoformat(),
+            "retiredAt": None if self.retired_at is None else from_ms(self.retired_at).isoformat(),
         }
 
 

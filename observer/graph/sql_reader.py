@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from observer.graph.reader import chunked
+from observer.graph.reader import chunked, retired_then
 from observer.graph.results import Edge, EdgeKey, Node
 from observer.graph.tables import EdgeKind, NodeKind
 
 CHUNK = 500
 _NODE_COLUMNS = "id, kind, key, namespace, name, field, dataset_id, merged_into, first_seen"
 _KEY_COLUMNS = "src, dst, kind, job, source, type"
-_DETAIL_COLUMNS = f"{_KEY_COLUMNS}, subtype, masking, description, first_seen, last_seen"
+_DETAIL_COLUMNS = f"{_KEY_COLUMNS}, subtype, masking, description, first_seen, last_seen, retired_at, gaps"
 
 
 def node_from_row(row: Sequence[Any]) -> Node:
@@ -92,22 +92,42 @@ class SqlGraphReader:
         kinds: Collection[EdgeKind],
         reverse: bool,
         as_of_ms: int | None,
+        include_retired: bool = False,
     ) -> list[Any]:
+        """Rows of ``columns`` (whose last is ``gaps`` when ``as_of_ms`` is given) of the edges live
+        now, or at ``as_of_ms``, or all of them with ``include_retired``."""
         where = f" AND kind IN ({', '.join(str(int(kind)) for kind in sorted(kinds))})"
         extra: dict[str, Any] = {}
         if as_of_ms is not None:
-            where += self._param(" AND first_seen <= ", "as_of")
+            as_of = self._param("", "as_of")
+            where += f" AND first_seen <= {as_of} AND (retired_at IS NULL OR retired_at > {as_of})"
             extra["as_of"] = as_of_ms
-        return self._select(
+        elif not include_retired:
+            where += " AND retired_at IS NULL"
+        rows = self._select(
             columns, "graph_edges", "dst" if reverse else "src", sorted(set(ids)), where, **extra
         )
+        if as_of_ms is not None:
+            rows = [row for row in rows if not retired_then(row[-1], as_of_ms)]
+        return rows
 
     def links(
         self, ids: Collection[int], kinds: Collection[EdgeKind], *, reverse: bool, as_of_ms: int | None
     ) -> list[EdgeKey]:
-        return self._edge_rows(_KEY_COLUMNS, ids, kinds, reverse, as_of_ms)
+        if as_of_ms is None:
+            return self._edge_rows(_KEY_COLUMNS, ids, kinds, reverse, None)
+        rows = self._edge_rows(f"{_KEY_COLUMNS}, gaps", ids, kinds, reverse, as_of_ms)
+        return [row[:6] for row in rows]
 
     def edges(
-        self, ids: Collection[int], kinds: Collection[EdgeKind], *, reverse: bool, as_of_ms: int | None
+        self,
+        ids: Collection[int],
+        kinds: Collection[EdgeKind],
+        *,
+        reverse: bool,
+        as_of_ms: int | None,
+        include_retired: bool = False,
     ) -> list[Edge]:
-        return [Edge._make(row) for row in self._edge_rows(_DETAIL_COLUMNS, ids, kinds, reverse, as_of_ms)]
+        """The edges with all their attributes; with ``include_retired``, retired ones too."""
+        rows = self._edge_rows(_DETAIL_COLUMNS, ids, kinds, reverse, as_of_ms, include_retired)
+        return [Edge._make(row) for row in rows]

@@ -88,7 +88,19 @@ graph_edges = Table(
     Column("description", Text, nullable=True),
     Column("first_seen", BigInteger, nullable=False, comment="epoch ms (UTC)"),
     Column("last_seen", BigInteger, nullable=False, comment="epoch ms (UTC)"),
-    Index("ix_graph_edges_dst", "dst", "kind", "first_seen"),
+    Column(
+        "retired_at",
+        BigInteger,
+        nullable=True,
+        comment="epoch ms (UTC) when a complete re-declaration left it out or its dataset was deleted; null: live",
+    ),
+    Column(
+        "gaps",
+        Text,
+        nullable=True,
+        comment="earlier retirements it came back from: 'from-to,from-to' (epoch ms)",
+    ),
+    Index("ix_graph_edges_dst", "dst", "kind", "retired_at", "first_seen"),
     sqlite_with_rowid=False,
     comment="Directed lineage edges, oriented the way data flows; the primary key serves downstream walks.",
 )

@@ -34,7 +34,7 @@ _FROM_JOBS: dict[Direction, list[Step]] = {
 }
 _FLOW = int(EdgeKind.FLOW)
 _DIRECT = int(TransformCode.DIRECT)
-_NO_DETAILS = (None, False, None, 0, 0)
+_NO_DETAILS = (None, False, None, 0, 0, None, None)
 
 
 @dataclass

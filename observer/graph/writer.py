@@ -11,17 +11,19 @@ import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import chain, compress, repeat
 from operator import add, attrgetter, gt, itemgetter, ne, not_
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, bindparam, delete, update
 
 from observer.catalog.identity import DatasetRef, JobRef
-from observer.graph.aliases import alias_targets
+from observer.graph.aliases import alias_targets, canonical_refs
 from observer.graph.model import LineageBatch, Transformation
 from observer.graph.reader import chunked
 from observer.graph.results import Edge, Node
+from observer.graph.retirement import current_edges, retire_declared, retire_nodes
 from observer.graph.sql_reader import SqlGraphReader
 from observer.graph.tables import (
     NO_JOB,
@@ -75,8 +77,17 @@ class Changes:
         )
 
 
-_EDGE_COLUMNS = ", ".join(Edge._fields)
+_UPSERTED = Edge._fields[:11]
+"""The columns a sighting writes (``retired_at`` and ``gaps`` follow from them)."""
+_EDGE_COLUMNS = ", ".join(_UPSERTED)
 _NEWER = "excluded.last_seen >= graph_edges.last_seen"
+_RETIRED = "graph_edges.retired_at IS NOT NULL"
+_BACK_SINCE = (
+    "CASE WHEN excluded.first_seen >= graph_edges.retired_at THEN excluded.first_seen "
+    "ELSE excluded.last_seen END"
+)
+"""When a retired edge seen again came back: its first sighting after the retirement (a write of
+several batches may also carry earlier ones; then its last)."""
 _EDGE_CONFLICT = (
     f"ON CONFLICT ({', '.join(EDGE_KEY)}) DO UPDATE SET "
     "first_seen = CASE WHEN excluded.first_seen < graph_edges.first_seen "
@@ -85,11 +96,19 @@ _EDGE_CONFLICT = (
     f"subtype = CASE WHEN {_NEWER} THEN excluded.subtype ELSE graph_edges.subtype END, "
     f"masking = CASE WHEN {_NEWER} THEN excluded.masking ELSE graph_edges.masking END, "
     f"description = CASE WHEN {_NEWER} THEN coalesce(excluded.description, graph_edges.description) "
-    "ELSE graph_edges.description END"
+    "ELSE graph_edges.description END, "
+    f"gaps = CASE WHEN {_RETIRED} AND {_BACK_SINCE} > graph_edges.retired_at "
+    "THEN coalesce(graph_edges.gaps || ',', '') || CAST(graph_edges.retired_at AS TEXT) || '-' || "
+    f"CAST({_BACK_SINCE} AS TEXT) ELSE graph_edges.gaps END, "
+    f"retired_at = CASE WHEN {_RETIRED} AND excluded.last_seen >= graph_edges.retired_at THEN NULL "
+    "ELSE graph_edges.retired_at END"
 )
 """An edge already present keeps its earliest first_seen and latest last_seen, and takes the
-attributes of whichever observation is newest (SET expressions read the row as it was)."""
-_SQLITE_EDGE_UPSERT = f"INSERT INTO graph_edges ({_EDGE_COLUMNS}) VALUES ({', '.join('?' * len(Edge._fields))}) {_EDGE_CONFLICT}"
+attributes of whichever observation is newest (SET expressions read the row as it was). A retired
+edge seen at or after its retirement is live again; the time it was retired becomes a gap."""
+_SQLITE_EDGE_UPSERT = (
+    f"INSERT INTO graph_edges ({_EDGE_COLUMNS}) VALUES ({', '.join('?' * len(_UPSERTED))}) {_EDGE_CONFLICT}"
+)
 _EDGE_TYPES = (
     "integer",
     "integer",
@@ -258,17 +277,41 @@ class GraphTablesWriter:
         upsert of their edges: an edge seen in several keeps the earliest first and latest last time
         and the attributes of its newest observation; a node is first seen at its earliest mention.
 
+        A batch that declares something in full (:attr:`LineageBatch.complete`) then retires what
+        its source declared before in that scope and left out: the batches up to it are written,
+        then the retirement applies, then the rest follow.
+
         Batches carry up to millions of edges, so the per-edge work is kept to C-level passes
         (``map``/``zip`` over plain tuples); Python loops run once per distinct dataset, job, column
         and dataset-level link."""
-        with _cyclic_gc_paused():
-            return self._write_many(connection, batches, collect)
-
-    def _write_many(self, connection: Connection, batches: Sequence[LineageBatch], collect: bool) -> Changes:
         changes = Changes(collect=collect)
-        parts = [_Plain.of(batch) for batch in batches if batch]
-        if not parts:
-            return changes
+        written: set[tuple[int, ...]] = set()
+        with _cyclic_gc_paused():
+            group: list[LineageBatch] = []
+            for batch in batches:
+                if not batch:
+                    continue
+                group.append(batch)
+                if batch.complete:
+                    ids = self._write_group(connection, group, changes, written)
+                    written.update(retire_declared(connection, batch, ids.datasets, ids.jobs))
+                    group = []
+            if group:
+                self._write_group(connection, group, changes, written)
+            if collect and written:
+                changes.edges += current_edges(connection, written)
+        return changes
+
+    def _write_group(
+        self,
+        connection: Connection,
+        batches: Sequence[LineageBatch],
+        changes: Changes,
+        written: set[tuple[int, ...]],
+    ) -> _Ids:
+        """Record ``batches`` (non-empty) with one lookup of their identities and one upsert of their
+        edges; add the keys of the edges written to ``written`` when ``changes`` are collected."""
+        parts = [_Plain.of(batch) for batch in batches]
         # every identity with its earliest mention: the latest batches first, so earlier ones overwrite
         columns: dict[tuple[str, str, str], int] = {}
         pairs: dict[tuple[str, str], int] = {}
@@ -343,9 +386,9 @@ class GraphTablesWriter:
             for edge_key, row in self._edges(part, graph).items():
                 _observe(edges, edge_key, row)
         upsert_edges(connection, edges.values())
-        if collect:
-            changes.edges += map(Edge._make, edges.values())
-        return changes
+        if changes.collect:
+            written.update(edges)
+        return graph
 
     @staticmethod
     def _edges(part: _Plain, graph: _Ids) -> dict[tuple[int, ...], tuple[Any, ...]]:
@@ -445,6 +488,22 @@ class GraphTablesWriter:
                     changes.nodes.update(SqlGraphReader(connection).nodes(chunk))
         return ids, created
 
+    def retire_datasets(
+        self, connection: Connection, datasets: Collection[DatasetRef], at: datetime, changes: Changes
+    ) -> int:
+        """Retire at ``at`` every live edge of ``datasets`` (aliases resolve to their dataset) and of
+        their columns, from any source, last seen by then: the datasets were deleted. Return how
+        many edges were retired."""
+        keys = {ref.node_id for ref in canonical_refs(connection, datasets).values()}
+        dataset_ids = {resolved for _, resolved, _, _ in node_states(connection, sorted(keys))}
+        if not dataset_ids:
+            return 0
+        columns = SqlGraphReader(connection).fields(dataset_ids, None)
+        retired = retire_nodes(connection, dataset_ids | {column.id for column in columns}, to_ms(at))
+        if changes.collect and retired:
+            changes.edges += current_edges(connection, retired)
+        return len(set(retired))
+
     # merging symlinked aliases ----------------------------------------------------------------
 
     def merge_aliases(
@@ -508,11 +567,14 @@ class GraphTablesWriter:
         changes.detach.update(moves)
 
     def _move_edges(self, connection: Connection, moves: Mapping[int, int], changes: Changes) -> None:
+        """Move the edges of the nodes ``moves`` maps (retired ones too) to their targets; two
+        edges that become one keep the earliest first and latest last time, and are live if
+        either was."""
         reader = SqlGraphReader(connection)
         kinds = list(EdgeKind)
         moved_ids = list(moves)
-        edges = set(reader.edges(moved_ids, kinds, reverse=False, as_of_ms=None))
-        edges |= set(reader.edges(moved_ids, kinds, reverse=True, as_of_ms=None))
+        edges = set(reader.edges(moved_ids, kinds, reverse=False, as_of_ms=None, include_retired=True))
+        edges |= set(reader.edges(moved_ids, kinds, reverse=True, as_of_ms=None, include_retired=True))
         for chunk in chunked(moved_ids, _CHUNK):
             connection.execute(delete(graph_edges).where(graph_edges.c.src.in_(chunk)))
             connection.execute(delete(graph_edges).where(graph_edges.c.dst.in_(chunk)))
@@ -524,24 +586,26 @@ class GraphTablesWriter:
             key = moved[:6]
             if key in rows:
                 other = rows[key]
+                live = moved.retired_at is None or other.retired_at is None
+                newer = moved if moved.last_seen >= other.last_seen else other
                 moved = moved._replace(
                     first_seen=min(moved.first_seen, other.first_seen),
                     last_seen=max(moved.last_seen, other.last_seen),
+                    retired_at=None if live else max(moved.retired_at or 0, other.retired_at or 0),
+                    gaps=None if live else newer.gaps,
                 )
             rows[key] = moved
-        upsert_edges(connection, rows.values())
-        final = self._current(connection, rows.keys())
-        changes.edges += final
-
-    def _current(self, connection: Connection, keys: Iterable[tuple[int, ...]]) -> list[Edge]:
-        wanted = set(keys)
-        reader = SqlGraphReader(connection)
-        sources = sorted({key[0] for key in wanted})
-        return [
-            edge
-            for edge in reader.edges(sources, list(EdgeKind), reverse=False, as_of_ms=None)
-            if edge.key in wanted
-        ]
+        upsert_edges(connection, (row[:11] for row in rows.values()))
+        ended = [row for row in rows.values() if row.retired_at is not None]
+        if ended:
+            connection.execute(
+                update(graph_edges)
+                .where(*(graph_edges.c[name] == bindparam(f"k_{name}") for name in EDGE_KEY))
+                .where(graph_edges.c.last_seen <= bindparam("k_last_seen"))
+                .values(retired_at=bindparam("k_retired_at"), gaps=bindparam("k_gaps")),
+                [{f"k_{name}": value for name, value in row._asdict().items()} for row in ended],
+            )
+        changes.edges += current_edges(connection, rows.keys())
 
 
 _PLAIN: tuple[Any, ...] = (None, False, None)

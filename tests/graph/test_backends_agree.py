@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from observer.catalog.identity import DatasetRef, JobRef
-from observer.graph.base import BaseGraph
+from observer.graph.base import BaseGraph, UnknownNode
 from observer.graph.model import (
     ColumnEdge,
     ColumnRef,
@@ -21,6 +22,7 @@ from observer.graph.model import (
     TransformationType,
 )
 from observer.graph.results import Direction, Walk
+from observer.graph.tables import graph_edges
 from tests.graph.shop import JANUARY
 
 SUBTYPES = {"DIRECT": ["IDENTITY", "TRANSFORMATION", "AGGREGATION"], "INDIRECT": ["JOIN", "FILTER", "SORT"]}
@@ -126,3 +128,80 @@ def test_backends_answer_alike(make_graph: Callable[[str], BaseGraph], other: st
     expected = questions(reference, seed)
     assert any(answer and answer.get("truncated") for answer in expected)
     assert questions(candidate, seed) == expected
+
+
+def retiring_warehouse(seed: int) -> tuple[list[LineageBatch], list[tuple[DatasetRef, datetime]]]:
+    """The random warehouse with complete declarations, later re-declarations that leave edges out
+    (some of which come back later), and a dataset deleted and then seen again."""
+    rnd = random.Random(seed + 100)
+    batches = random_warehouse(seed)
+    for batch in batches:
+        batch.complete = rnd.choice([None, None, "outputs", "jobs"])
+    later = []
+    for day, batch in enumerate(rnd.sample(batches, 10), start=len(batches)):
+        kept = rnd.sample(batch.column_edges, len(batch.column_edges) // 2)
+        inputs = {edge.source.dataset for edge in kept}
+        later.append(
+            LineageBatch(
+                observed_at=JANUARY + timedelta(days=day),
+                source=batch.source,
+                dataset_edges=[
+                    edge
+                    for edge in batch.dataset_edges
+                    if edge.direction == "output" or edge.dataset in inputs
+                ],
+                column_edges=kept,
+                complete=rnd.choice(["outputs", "jobs"]),
+            )
+        )
+    comeback = [
+        LineageBatch(observed_at=JANUARY + timedelta(days=len(batches) + 15), source=batch.source,
+                     dataset_edges=batch.dataset_edges, column_edges=batch.column_edges)
+        for batch in rnd.sample(batches, 4)
+    ]  # fmt: skip
+    deleted = [(DatasetRef("postgres://wh:5432", "db.s.t3"), JANUARY + timedelta(days=len(batches) + 12))]
+    return batches + later + comeback, deleted
+
+
+@pytest.mark.parametrize("other", ["embedded-postgres", "neo4j"])
+def test_backends_answer_alike_as_lineage_is_retired(
+    make_graph: Callable[[str], BaseGraph], other: str
+) -> None:
+    reference, candidate = make_graph("embedded-sqlite"), make_graph(other)
+    batches, deleted = retiring_warehouse(3)
+    moments: list[datetime | None] = [None, *(JANUARY + timedelta(days=day) for day in (10, 30, 45, 55, 80))]
+    for graph in (reference, candidate):
+        for batch in batches[:-4]:
+            graph.record(batch)
+        for ref, when in deleted:
+            assert graph.retire_datasets([ref], when) > 0
+        graph.record_many(batches[-4:])
+
+    def answers(graph: BaseGraph) -> list[Any]:
+        found: list[Any] = []
+        for index in range(14):
+            dataset = DatasetRef("postgres://wh:5432", f"db.s.t{index}")
+            for moment in moments:
+                for direction in ("upstream", "downstream"):
+                    walk = graph.lineage(
+                        dataset.node_id, direction=direction, depth=4, max_nodes=None, as_of=moment
+                    )
+                    found.append(shape(walk))
+                found.append(graph.impact(dataset.node_id, depth=4, as_of=moment).as_json())
+                for field in ("c0", "c2"):
+                    column = dataset.field_node_id(field)
+                    try:
+                        walk = graph.lineage(column, direction="both", depth=3, max_nodes=None, as_of=moment)
+                    except UnknownNode:
+                        found.append(None)
+                        continue
+                    found.append(shape(walk))
+        return found
+
+    with reference.store.engine.connect() as connection:
+        retired, revived = (
+            connection.execute(select(func.count()).where(column.is_not(None))).scalar_one()
+            for column in (graph_edges.c.retired_at, graph_edges.c.gaps)
+        )
+    assert retired and revived  # the warehouse retires edges, and some come back
+    assert answers(candidate) == answers(reference)
