@@ -74,9 +74,19 @@ def point_finding(
         f"{label} had {format_range(float(past.min()), float(past.max()), rate=rate)}" if past.size else ""
     )
     expected_range = f"expected {format_range(max(lower, 0.0) if not rate else lower, upper, rate=rate)}"
-    direction = "drop" if value < lower else "spike"
-    sentence = f"{describe(value, moment(stamp, judgement.frequency))}; "
-    sentence += f"{history} ({expected_range})." if history else f"{expected_range}."
+    # Inside the range: the second of two buckets in a row that both fell well short of (or above)
+    # what was expected, which together are as unlikely as one bucket outside it.
+    in_a_row = lower <= value <= upper
+    direction = (
+        ("drop" if value < expected else "spike") if in_a_row else ("drop" if value < lower else "spike")
+    )
+    sentence = describe(value, moment(stamp, judgement.frequency))
+    if in_a_row:
+        unit = "day" if judgement.frequency is Frequency.DAILY else "hour"
+        side = "below" if direction == "drop" else "above"
+        sentence += f", the second {unit} in a row well {side} what was expected"
+        expected_range += f" for one {unit} alone"
+    sentence += f"; {history} ({expected_range})." if history else f"; {expected_range}."
     relative = (value - expected) / expected if expected else float("inf")
     score = float(judgement.score[index])
     return Finding(

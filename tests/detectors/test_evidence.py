@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detectors.volume import judge_volume
+from detectors.volume import detect_volume, judge_volume
 from tests.detectors.helpers import daily, weekly_rows
 
 NOISY = 0.08  # day-to-day noise of the table (lognormal CV)
@@ -71,3 +71,17 @@ def test_an_hourly_table_with_quiet_weekends_catches_a_doubled_hour_in_its_secon
     at = 24 * 10 + 15  # Thursday of the second week, 15:00
     doubled.iloc[at] *= 2
     assert judge_volume(doubled, key="events").anomaly[at]
+
+
+def test_the_finding_of_a_second_low_day_says_it_is_the_second_in_a_row():
+    history = weekly_rows(90, level=50_000, cv=NOISY, seed=3)
+    low = history.copy()
+    low.iloc[80] = _just_inside(history, 80)
+    low.iloc[81] = _just_inside(low, 81)
+    findings = detect_volume(low, key="orders", since=low.index[75].to_pydatetime())
+    assert [f.timestamp for f in findings] == [low.index[81].to_pydatetime()]
+    finding = findings[0]
+    assert finding.direction == "drop"
+    assert finding.lower <= finding.observed < finding.expected
+    assert "the second day in a row well below what was expected" in finding.explanation
+    assert "for one day alone" in finding.explanation
