@@ -20,8 +20,10 @@ from observer.graph.model import (
     LineageSource,
     Transformation,
 )
+from observer.graph.neo4j_backend import Bolt, Neo4jGraph
 from observer.graph.results import Edge
 from observer.graph.tables import SourceCode, from_ms
+from tests.graph.conftest import BoltServer, wipe
 from tests.graph.shop import FEBRUARY, JANUARY, MARCH, NS
 
 ORDERS = DatasetRef(NS, "shop.raw.orders")
@@ -269,3 +271,29 @@ def test_recording_together_retires_as_recording_in_turn(
         ORDERS_COLUMN,
         REPORT.field_node_id("orders"),
     }
+
+
+def test_a_rebuilt_neo4j_graph_keeps_retirements(
+    make_graph: Callable[[str], BaseGraph], shared_bolt: Bolt, bolt_server: BoltServer
+) -> None:
+    embedded = make_graph("embedded-sqlite")
+    for batch in (
+        event(JANUARY, BOTH),
+        event(FEBRUARY, AMOUNT_ONLY),
+        event(MARCH, BOTH),
+        event(APRIL, AMOUNT_ONLY),
+    ):
+        embedded.record(batch)
+    embedded.retire_datasets([REPORT], MARCH)
+    wipe(shared_bolt)
+    neo4j = Neo4jGraph(embedded.store, bolt_server.settings(), bolt=shared_bolt)
+    neo4j.rebuild()
+    for moment in (None, MID_JANUARY, MID_FEBRUARY, MARCH + timedelta(days=1), APRIL):
+        for node_id in (ID_COLUMN, ORDERS.node_id):
+            expected = embedded.lineage(
+                node_id, direction="downstream", depth=5, max_nodes=None, as_of=moment
+            )
+            walk = neo4j.lineage(node_id, direction="downstream", depth=5, max_nodes=None, as_of=moment)
+            assert walk.as_json() == expected.as_json()
+    assert downstream(neo4j, ID_COLUMN, as_of=MID_FEBRUARY) == set()
+    assert downstream(neo4j, ID_COLUMN, as_of=MARCH + timedelta(days=1)) == {ORDERS_COLUMN}
