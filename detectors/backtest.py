@@ -114,7 +114,7 @@ def point_records(judgements: Sequence[SeriesJudgement]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "series": np.repeat([j.key for j in judgements], [len(j.values) for j in judgements]),
-            "timestamp": np.concatenate([j.timestamps.as_unit("ns").asi8 for j in judgements]).view("M8[ns]"),
+            "timestamp": np.concatenate([j.times for j in judgements]),
             "value": np.concatenate([j.values for j in judgements]),
             "expected": np.concatenate([j.expected for j in judgements]),
             "lower": np.concatenate([j.lower for j in judgements]),

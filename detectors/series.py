@@ -1,39 +1,63 @@
-"""Judge whole metric histories: pandas in, per-point judgements out.
+"""Judge whole metric histories: per-point judgements, walked forward.
 
 This is the one path every series-shaped check takes (volume, column metrics, run durations) and
-the one the backtest replays, so live checks and backtests cannot drift apart.
+the one the backtest replays, so live checks and backtests cannot drift apart. A history is a
+pandas Series, or :class:`Points` (numpy arrays): the computation itself needs numpy only, so a
+caller that passes :class:`Points` (the sidecar's volume check) never loads pandas.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from detectors.grid import CalendarDay, Frequency, calendar_days, place_on_grid, quiet_buckets
+from detectors.grid import (
+    CalendarDay,
+    Frequency,
+    bucket_times,
+    calendar_days,
+    instants,
+    place_on_grid,
+    quiet_buckets,
+    utc_datetime,
+    utc_nanoseconds,
+)
 from detectors.model import DAILY_CANDIDATES, HOURLY_CANDIDATES, SeriesBatch, walk_forward
 from detectors.settings import Direction, MetricKind, SeriesSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESIDUAL_WINDOW = {Frequency.DAILY: 42, Frequency.HOURLY: 168}
 CANDIDATES = {Frequency.DAILY: DAILY_CANDIDATES, Frequency.HOURLY: HOURLY_CANDIDATES}
 
 
 @dataclass(frozen=True)
+class Points:
+    """A history without pandas: ``times`` (datetime64[ns], UTC) and their ``values``, in any order."""
+
+    times: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
 class SeriesInput:
-    """One history: ``values`` indexed by UTC timestamps, one point per bucket.
+    """One history: ``values`` indexed by UTC timestamps (a pandas Series) or :class:`Points`, one
+    point per bucket.
 
     ``excluded``: buckets confirmed as anomalies (never trained on). ``expected``: buckets marked
     expected (never alert, never trained on).
     """
 
     key: str
-    values: pd.Series
+    values: pd.Series | Points
     settings: SeriesSettings = field(default_factory=SeriesSettings)
-    excluded: Collection[pd.Timestamp] = ()
-    expected: Collection[pd.Timestamp] = ()
+    excluded: Collection[datetime] = ()
+    expected: Collection[datetime] = ()
 
 
 @dataclass(frozen=True)
@@ -43,7 +67,7 @@ class SeriesJudgement:
     key: str
     frequency: Frequency
     settings: SeriesSettings
-    timestamps: pd.DatetimeIndex
+    times: np.ndarray  # datetime64[ns], UTC
     values: np.ndarray
     expected: np.ndarray
     lower: np.ndarray
@@ -53,7 +77,20 @@ class SeriesJudgement:
     period: np.ndarray
     trained: np.ndarray  # the point joined the training of later points
 
+    @property
+    def timestamps(self) -> pd.DatetimeIndex:
+        """``times`` as a UTC pandas index (loads pandas)."""
+        import pandas as pd
+
+        return pd.DatetimeIndex(self.times).tz_localize("UTC")
+
+    def time(self, index: int) -> datetime:
+        """The UTC datetime of point ``index`` (negative counts from the end)."""
+        return utc_datetime(int(self.times.view(np.int64)[index]))
+
     def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "value": self.values,
@@ -69,6 +106,8 @@ class SeriesJudgement:
 
 
 def utc_index(values: pd.Series) -> pd.DatetimeIndex:
+    import pandas as pd
+
     index = pd.DatetimeIndex(values.index).as_unit("ns")
     if index.tz is None:
         return index.tz_localize("UTC")
@@ -104,7 +143,7 @@ def judge(inputs: Sequence[SeriesInput]) -> list[SeriesJudgement]:
                 key=p.item.key,
                 frequency=frequency,
                 settings=p.item.settings,
-                timestamps=p.timestamps,
+                times=p.times,
                 values=p.values,
                 expected=walked.expected[row, pos],
                 lower=walked.lower[row, pos],
@@ -121,33 +160,36 @@ def judge(inputs: Sequence[SeriesInput]) -> list[SeriesJudgement]:
 class _Prepared:
     item: SeriesInput
     frequency: Frequency
-    timestamps: pd.DatetimeIndex  # sorted
-    values: np.ndarray  # sorted like timestamps
+    times: np.ndarray  # datetime64[ns], sorted
+    values: np.ndarray  # sorted like times
     positions: np.ndarray
     length: int
-    start: pd.Timestamp
+    start: int  # ns since the epoch
     excluded_mask: np.ndarray
     expected_mask: np.ndarray
 
 
 def _prepare(item: SeriesInput) -> _Prepared:
-    index = utc_index(item.values)
-    order = np.argsort(index.asi8, kind="stable")
-    timestamps = index[order]
-    values = item.values.to_numpy(dtype=float)[order]
-    grid = place_on_grid(timestamps)
-    excluded = pd.DatetimeIndex(list(item.excluded), tz="UTC") if item.excluded else None
-    expected = pd.DatetimeIndex(list(item.expected), tz="UTC") if item.expected else None
+    if isinstance(item.values, Points):
+        stamps = utc_nanoseconds(item.values.times)
+        raw = np.asarray(item.values.values, dtype=float)
+    else:
+        stamps = utc_index(item.values).asi8
+        raw = item.values.to_numpy(dtype=float)
+    order = np.argsort(stamps, kind="stable")
+    stamps = stamps[order]
+    values = raw[order]
+    grid = place_on_grid(stamps.view("M8[ns]"))
     return _Prepared(
         item=item,
         frequency=grid.frequency,
-        timestamps=timestamps,
+        times=stamps.view("M8[ns]"),
         values=values,
         positions=grid.positions,
         length=grid.length,
         start=grid.start,
-        excluded_mask=timestamps.isin(excluded) if excluded is not None else np.zeros(len(values), bool),
-        expected_mask=timestamps.isin(expected) if expected is not None else np.zeros(len(values), bool),
+        excluded_mask=np.isin(stamps, utc_nanoseconds(instants(item.excluded))),
+        expected_mask=np.isin(stamps, utc_nanoseconds(instants(item.expected))),
     )
 
 
@@ -166,7 +208,7 @@ def _batch(members: list[_Prepared], frequency: Frequency) -> SeriesBatch:
     min_absolute = np.zeros(rows)
     allow_drop = np.zeros(rows, dtype=bool)
     allow_spike = np.zeros(rows, dtype=bool)
-    calendars: dict[tuple[pd.Timestamp, frozenset[date]], tuple[np.ndarray, np.ndarray]] = {}
+    calendars: dict[tuple[int, frozenset[date]], tuple[np.ndarray, np.ndarray]] = {}
     for row, member in enumerate(members):
         settings = member.item.settings
         values[row, member.positions] = member.values
@@ -174,7 +216,7 @@ def _batch(members: list[_Prepared], frequency: Frequency) -> SeriesBatch:
         expected[row, member.positions] = member.expected_mask
         cache_key = (member.start, settings.holidays)
         if cache_key not in calendars:
-            times = pd.date_range(member.start, periods=length, freq=frequency.pandas_alias)
+            times = bucket_times(member.start, length, frequency)
             calendars[cache_key] = (calendar_days(times, settings.holidays), quiet_buckets(times, frequency))
         calendar[row], quiet[row] = calendars[cache_key]
         thresholds = settings.resolved_thresholds()

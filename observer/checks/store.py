@@ -117,9 +117,8 @@ def _volume(
     series: dict[DatasetRef, list[tuple[datetime, float]]],
     now: datetime,
 ) -> list[CheckResult]:
-    import pandas as pd
-
-    from detectors.series import SeriesInput, judge
+    from detectors.grid import Frequency, instants, last_per_bucket
+    from detectors.series import Points, SeriesInput, judge
 
     inputs, refs = [], {}
     unjudged: list[CheckResult] = []
@@ -133,10 +132,9 @@ def _volume(
                 CheckResult("volume", ref, Status.UNKNOWN, now, f"no {VOLUME_METRIC} measured yet")
             )
             continue
-        index = pd.DatetimeIndex([at for at, _ in points])
-        values = pd.Series([value for _, value in points], index=index)
-        hourly = values.groupby(index.floor("h")).last()
-        inputs.append(SeriesInput(key=ref.node_id, values=hourly, settings=settings))
+        times = instants(at for at, _ in points)
+        hours, values = last_per_bucket(times, np.array([value for _, value in points]), Frequency.HOURLY)
+        inputs.append(SeriesInput(key=ref.node_id, values=Points(hours, values), settings=settings))
         refs[ref.node_id] = ref
     results = []
     for judgement in judge(inputs) if inputs else []:
@@ -157,7 +155,7 @@ def _volume(
         finding = Finding(
             kind=FindingKind.VOLUME,
             key=ref.name,
-            timestamp=judgement.timestamps[-1].to_pydatetime(),
+            timestamp=judgement.time(-1),
             severity=severity_for(float(judgement.score[-1]), change),
             score=float(judgement.score[-1]),
             observed=float(value),
