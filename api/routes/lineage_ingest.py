@@ -33,6 +33,8 @@ from observer.metrics import INGEST_BYTES, INGEST_EVENTS
 from observer.runtime import Runtime
 
 _APPEND_TIMEOUT = 30.0
+_ACCEPTED = INGEST_EVENTS.labels("accepted")
+_DUPLICATES = INGEST_EVENTS.labels("duplicate")
 _authorise = require("ingest")
 
 
@@ -154,14 +156,16 @@ def _invalid(error: InvalidEvents) -> JSONResponse:
 async def _append(service: IngestService, events: list[ParsedEvent]) -> None:
     retry = {"Retry-After": str(service.settings.retry_after)}
     try:
-        future = service.submit(events)
-        result = await asyncio.wait_for(asyncio.wrap_future(future), _APPEND_TIMEOUT)
+        future = service.submit_async(events)
+        async with asyncio.timeout(_APPEND_TIMEOUT):
+            result = await future
     except Backpressure as error:
         raise ApiError(503, str(error), retry) from None
     except LogUnavailable as error:
         raise ApiError(503, f"{error}; retry later", retry) from None
     except TimeoutError:
         raise ApiError(503, "the event log did not confirm the write in time; retry later", retry) from None
-    INGEST_EVENTS.labels("accepted").inc(result.stored)
-    INGEST_EVENTS.labels("duplicate").inc(result.duplicates)
+    _ACCEPTED.inc(result.stored)
+    if result.duplicates:
+        _DUPLICATES.inc(result.duplicates)
     INGEST_BYTES.inc(sum(len(event.canonical) for event in events))

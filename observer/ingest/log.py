@@ -12,6 +12,8 @@ PostgreSQL), so event ids are in commit order and the projection can follow the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -52,7 +54,41 @@ class AppendResult:
 @dataclass
 class _Request:
     events: Sequence[ParsedEvent]
-    future: Future[AppendResult]
+    future: Future[AppendResult] | asyncio.Future[AppendResult]
+    loop: asyncio.AbstractEventLoop | None = None
+    """The loop of an asyncio future (resolved on that loop); None for a thread's future."""
+
+
+Outcome = tuple[_Request, AppendResult | Exception]
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Resolve each request's future; asyncio futures with one callback per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for request, outcome in outcomes:
+        if request.loop is None:
+            _resolve(request.future, outcome)
+        else:
+            by_loop.setdefault(request.loop, []).append((request, outcome))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these any more
+            loop.call_soon_threadsafe(_resolve_all, items)
+
+
+def _resolve_all(outcomes: list[Outcome]) -> None:
+    for request, outcome in outcomes:
+        _resolve(request.future, outcome)
+
+
+def _resolve(
+    future: Future[AppendResult] | asyncio.Future[AppendResult], outcome: AppendResult | Exception
+) -> None:
+    if future.done():  # an asyncio future whose waiter timed out and cancelled it
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 class Progress:
@@ -159,16 +195,19 @@ def event_rows(events: Sequence[ParsedEvent], received_at: object) -> list[dict[
 class EventLog:
     """The group-commit appender (a :class:`observer.runtime.Service`).
 
-    ``background`` (the projection step) runs on the same thread, between group commits, so the
-    store never has two writers of this process waiting on each other (SQLite has one write lock).
-    ``background(limit)`` does at most ``limit`` events' worth of work (None: its own batch size).
-    While appends keep arriving (one within the last ``quiet`` seconds) it gets at most
-    ``background_share`` of the thread's time, in steps of ``background_batch`` events (which bounds
-    how long an append can wait behind one), and a step waits until that many events have arrived or
-    ``background_delay`` seconds have passed, so that each step's fixed cost is spread over many
-    events. Once appends pause it runs full steps until caught up. A step
-    returns how much it did; 0 means "caught up", and the thread then only wakes for appends or every
-    ``idle_wait`` seconds (for events other processes appended).
+    Appends come first: whenever requests are queued the thread commits them at once, all of them
+    in one transaction. ``background`` (the projection step) runs on the same thread, so the store
+    never has two writers of this process waiting on each other (SQLite has one write lock), and
+    only when no append is queued. ``background(limit)`` does at most ``limit`` events' worth of
+    work (None: its own batch size) and returns how much it did; 0 means "caught up", and the thread
+    then only wakes for appends or every ``idle_wait`` seconds (for events other processes appended).
+
+    While appends keep arriving (one within the last ``quiet`` seconds) a step does at most
+    ``background_batch`` events (which bounds how long an append can wait behind it), waits until
+    that many have arrived or ``background_delay`` seconds have passed (a step has a fixed cost to
+    spread), and the steps take at most ``background_share()`` of the thread's time, a fraction the
+    owner may vary (the ingest service raises it with the projection's lag). Once appends pause,
+    full steps run until caught up.
     """
 
     name = "ingest-log"
@@ -182,7 +221,7 @@ class EventLog:
         durable: bool = True,
         on_commit: Callable[[int], None] | None = None,
         background: Callable[[int | None], int] | None = None,
-        background_share: float = 0.3,
+        background_share: Callable[[], float] = lambda: 0.3,
         background_batch: int = 50,
         background_delay: float = 1.0,
         quiet: float = 0.1,
@@ -232,6 +271,17 @@ class EventLog:
             self._queue.put(_Request(events, future))
         return future
 
+    def submit_async(self, events: Sequence[ParsedEvent]) -> asyncio.Future[AppendResult]:
+        """:meth:`submit` for a coroutine: an asyncio future of the running loop. The futures of one
+        loop in a group commit are resolved together, with one wake-up of that loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AppendResult] = loop.create_future()
+        if not self.running:
+            future.set_exception(LogUnavailable("the event log is not running"))
+        else:
+            self._queue.put(_Request(events, future, loop))
+        return future
+
     def append(self, events: Sequence[ParsedEvent], timeout: float | None = None) -> AppendResult:
         return self.submit(events).result(timeout)
 
@@ -260,7 +310,6 @@ class EventLog:
             self._appended_since_step += count
             self._appended_at = time.monotonic()
             self._background_pending = self._background is not None
-            self._maybe_run_background()
         if self._connection is not None:
             self._connection.close()
 
@@ -278,7 +327,8 @@ class EventLog:
         return min(self._idle_wait, max(0.001, self._background_allowed_at() - time.monotonic()))
 
     def _maybe_run_background(self) -> None:
-        """One step of the background task (the projection) if there is work and it is its turn."""
+        """One step of the background task (the projection) if there is work and it is its turn;
+        called only when no append is queued."""
         started = time.monotonic()
         if self._background is None or not self._background_pending:
             return
@@ -292,7 +342,8 @@ class EventLog:
             log.exception("the projection step failed; retrying in %.0fs", self._idle_wait)
             self._background_pending = False
         finished = self._background_last = time.monotonic()
-        self._background_next = finished + (finished - started) * (1 / self._background_share - 1)
+        share = min(1.0, max(0.01, self._background_share()))
+        self._background_next = finished + (finished - started) * (1 / share - 1)
 
     def _commit(self, group: list[_Request]) -> None:
         events = [event for request in group for event in request.events]
@@ -308,18 +359,19 @@ class EventLog:
             log.warning("appending %d events failed: %s", len(events), error)
             self._reset()
             failure = LogUnavailable(f"the event log could not be written: {error.__class__.__name__}")
-            for request in group:
-                request.future.set_exception(failure)
+            _settle([(request, failure) for request in group])
             return
         if self._on_commit is not None:
             self._on_commit(newest)
+        outcomes: list[tuple[_Request, AppendResult | Exception]] = []
         for request in group:
             stored = 0
             for event in request.events:
                 if event.content_hash in fresh:
                     fresh.discard(event.content_hash)
                     stored += 1
-            request.future.set_result(AppendResult(stored, len(request.events) - stored))
+            outcomes.append((request, AppendResult(stored, len(request.events) - stored)))
+        _settle(outcomes)
 
     def _connect(self) -> Connection:
         if self._connection is None:

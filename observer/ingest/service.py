@@ -3,6 +3,7 @@ worker and periodic retention, started and stopped together as one runtime ``Ser
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Sequence
@@ -27,6 +28,18 @@ log = logging.getLogger(__name__)
 
 class Backpressure(RuntimeError):
     """The projection lags too far behind the log; the client should retry later."""
+
+
+MIN_PROJECTION_SHARE = 0.05
+MAX_PROJECTION_SHARE = 0.5
+
+
+def projection_share(lag: int, max_lag: int) -> float:
+    """The share of the log thread the projection may take while appends keep arriving: it grows with
+    the lag, from a floor that keeps a light steady stream projected to half the thread as the lag
+    nears ``max_lag`` (where ingest answers 503). A burst is acknowledged at the speed of the log and
+    projected in the pause after it; sustained overload slows ingest gradually instead of abruptly."""
+    return min(MAX_PROJECTION_SHARE, max(MIN_PROJECTION_SHARE, lag / max_lag))
 
 
 class IngestService:
@@ -60,6 +73,7 @@ class IngestService:
             durable=settings.durable_commits,
             on_commit=self.progress.committed,
             background=self.worker.run_once if self.worker is not None else None,
+            background_share=lambda: projection_share(self.progress.lag(), settings.max_projection_lag),
             background_batch=max(1, settings.projection_batch // 4),
         )
         self._stopping = threading.Event()
@@ -85,12 +99,20 @@ class IngestService:
 
     def submit(self, events: Sequence[ParsedEvent]) -> Future[AppendResult]:
         """Queue events for the log, unless the projection lags beyond ``max_projection_lag``."""
+        self._check_lag()
+        return self.log.submit(events)
+
+    def submit_async(self, events: Sequence[ParsedEvent]) -> asyncio.Future[AppendResult]:
+        """:meth:`submit` for the request handlers: an asyncio future of the running loop."""
+        self._check_lag()
+        return self.log.submit_async(events)
+
+    def _check_lag(self) -> None:
         lag = self.progress.lag()
         if lag > self.settings.max_projection_lag:
             raise Backpressure(
                 f"the projection is {lag} events behind (limit {self.settings.max_projection_lag}); retry later"
             )
-        return self.log.submit(events)
 
     def _retain(self) -> None:
         while not self._stopping.wait(self.settings.retention_every.total_seconds()):
