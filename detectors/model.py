@@ -11,12 +11,8 @@ joins the training. Per series and per step:
   grids) the median, over the last few cycles, of how far the same phase sat from the level just
   before it. Because every past deviation is measured the same way, a linear trend is carried into
   the prediction, and the median ignores the odd outlier.
-* **Which season.** Every candidate predicts every point; the one whose band would be narrowest
-  (the robust scale of its recent out-of-sample errors, widened for few errors) is used, so the
-  choice and the band come from the same errors. Seasonality is thus found per series, not
-  configured. (Choosing by a short running mean of absolute errors instead picked, on hourly tables
-  in their second week, the daily season right after a few good weekdays, while its band still held
-  the weekend's misses: a doubled hour stayed inside it.)
+* **Which season.** Every candidate predicts every point; the one with the lowest recent
+  out-of-sample error is used. Seasonality is thus found per series, not configured.
 * **Band.** ``k`` robust standard deviations of the chosen candidate's own recent out-of-sample
   errors (MAD, or the 90th percentile when that is larger: bursty series). Errors of points that
   alerted count here, so a series whose "anomalies" are its everyday behaviour widens its own band,
@@ -187,6 +183,7 @@ class _State:
         self.levels = {w: np.full((series, buckets), np.nan) for w in self.windows}
         self.deviations = [np.full((series, buckets), np.nan) for _ in batch.candidates]
         self.residuals = [np.full((series, buckets), np.nan) for _ in batch.candidates]
+        self.errors = [np.zeros(series) for _ in batch.candidates]
         self.residual_counts = [np.zeros(series, dtype=np.int64) for _ in batch.candidates]
         self.trainable = ~(batch.excluded | batch.expected | (batch.calendar != CalendarDay.ORDINARY))
 
@@ -326,11 +323,7 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
             sigma, count = robust_scale(state.residuals[index][:, start:t])
             ready = np.isfinite(prediction) & (state.residual_counts[index] >= candidate.min_residuals)
             ready &= count >= MIN_RESIDUALS
-            error = (
-                sigma
-                * (1.0 + 3.0 / np.maximum(count, 1))
-                * (SIMPLER_MODEL_BONUS if candidate.period > 1 else 1.0)
-            )
+            error = state.errors[index] * (SIMPLER_MODEL_BONUS if candidate.period > 1 else 1.0)
             if candidate is batch.candidates[-1]:
                 season_known = ready
             better = ready & (error < best_error)
@@ -516,7 +509,14 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
             error_now = y - prediction
             learn = valid & state.trainable[:, t] & np.isfinite(error_now)
             state.residuals[index][:, t] = np.where(learn, error_now, np.nan)
-            state.residual_counts[index] += learn
+            count = state.residual_counts[index]
+            alpha = np.maximum(2.0 / (batch.residual_window + 1), 1.0 / np.maximum(count + 1, 1))
+            state.errors[index] = np.where(
+                learn,
+                state.errors[index] + alpha * (np.abs(error_now) - state.errors[index]),
+                state.errors[index],
+            )
+            state.residual_counts[index] = count + learn
         state.refresh(all_rows, t)
 
         # A calendar day teaches how days of its kind behave, unless it is of two kinds at once (a holiday
