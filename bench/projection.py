@@ -178,7 +178,7 @@ def measure(
     event_log.stop()
     graph = open_graph(GraphSettings(), store) if with_graph else None
     worker = ProjectionWorker(store, SystemClock(), graph, batch_size=batch)
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None
     steps = 0
     started, wall = time.process_time(), time.perf_counter()
     if profiler is not None:

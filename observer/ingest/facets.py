@@ -303,8 +303,9 @@ def column_edges(
             source = ColumnRef(dataset_ref(item), str(item["field"]))
             for kind in _transformations(item, fallback):
                 edges.append(ColumnEdge(source, ColumnRef(target.ref, name), kind, job))
-    every_field = _known_fields(target, fields)
-    for item in facet.get("dataset") or []:
+    whole_dataset = facet.get("dataset") or []
+    every_field = _known_fields(target, fields) if whole_dataset else []
+    for item in whole_dataset:
         source = ColumnRef(dataset_ref(item), str(item["field"]))
         for kind in _transformations(item, Transformation("INDIRECT")):
             edges += [ColumnEdge(source, ColumnRef(target.ref, name), kind, job) for name in every_field]
@@ -334,9 +335,10 @@ def _from_lineage_facet(
                 source = ColumnRef(dataset_ref(item), str(item["field"]))
                 for kind in _transformations(item, Transformation("DIRECT")):
                     edges.append(ColumnEdge(source, ColumnRef(target.ref, name), kind, job))
-    every_field = _known_fields(target, fields)
+    inputs = facet.get("inputs") or []
+    every_field = _known_fields(target, fields) if inputs else []
     whole: list[DatasetRef] = []
-    for item in facet.get("inputs") or []:
+    for item in inputs:
         if not isinstance(item, dict) or item.get("type", "DATASET") != "DATASET":
             continue
         if not _is_dataset_field(item):

@@ -87,30 +87,25 @@ class LoggedEvent:
 
 
 def load_events(connection: Connection, after: int, limit: int, upto: int | None = None) -> list[LoggedEvent]:
-    query = select(
-        lineage_events.c.id,
-        lineage_events.c.payload,
-        lineage_events.c.kind,
-        lineage_events.c.event_type,
-        lineage_events.c.event_time,
-        lineage_events.c.run_uuid,
-        lineage_events.c.notes,
-    ).where(lineage_events.c.id > after)
-    if upto is not None:
-        query = query.where(lineage_events.c.id <= upto)
+    sql = Statements(connection)
+    bounds = "id > ? AND id <= ?" if upto is not None else "id > ?"
+    rows = sql.rows(
+        "SELECT id, payload, kind, event_type, event_time, run_uuid, notes FROM lineage_events "
+        f"WHERE {bounds} ORDER BY id LIMIT ?",
+        [after, upto, limit] if upto is not None else [after, limit],
+    )
     events = []
-    for row in connection.execute(query.order_by(lineage_events.c.id).limit(limit)):
-        payload = orjson.loads(row.payload)
-        if any(note.startswith(IGNORED_FACETS) for note in row.notes or ()):
+    for event_id, text, kind, event_type, event_time, run_uuid, notes in rows:
+        payload = orjson.loads(text)
+        if any(note.startswith(IGNORED_FACETS) for note in sql.read_json(notes) or ()):
             payload = ol.usable(payload)
-        job = (
-            ol.job_ref(payload)
-            if row.kind != "DatasetEvent" and isinstance(payload.get("job"), dict)
-            else None
-        )
-        facts = list(ol.datasets(payload))
+        job = ol.job_ref(payload) if kind != "DatasetEvent" and isinstance(payload.get("job"), dict) else None
+        moment = sql.read_time(event_time)
+        assert moment is not None
         events.append(
-            LoggedEvent(row.id, payload, row.kind, row.event_type, row.event_time, row.run_uuid, facts, job)
+            LoggedEvent(
+                event_id, payload, kind, event_type, moment, run_uuid, list(ol.datasets(payload)), job
+            )
         )
     return events
 
@@ -277,7 +272,7 @@ class Projector:
         ids: dict[DatasetRef, int],
         now: datetime,
     ) -> None:
-        schemas: list[SchemaObservation] = []
+        schemas: list[tuple[SchemaObservation, str]] = []
         metrics: list[MetricPoint] = []
         checks: list[Assertion] = []
         attributes: dict[int, dict[str, Any]] = {}
@@ -287,11 +282,11 @@ class Projector:
                 schema = facts.schema
                 if schema is not None and last_schema.get(facts.ref) != schema:
                     last_schema[facts.ref] = schema
-                    fields = facts.fields
-                    assert fields is not None
-                    schemas.append(
-                        SchemaObservation(facts.ref, fields, event.event_time, ol.SOURCE, event.run_uuid)
+                    fields, digest = _SCHEMAS.of(facts)
+                    observation = SchemaObservation(
+                        facts.ref, fields, event.event_time, ol.SOURCE, event.run_uuid
                     )
+                    schemas.append((observation, digest))
                 metrics += ol.metric_points(facts, event.event_time, event.run_uuid)
                 checks += ol.assertions(facts, event.event_time, event.run_uuid)
                 merged = attributes.setdefault(ids[facts.ref], {"facets": {}})
@@ -315,9 +310,9 @@ class Projector:
             )
         }
         self._update_datasets(sql, attributes, {key: facets for key, (facets, _) in current.items()}, now)
-        schemas = _new_schemas(schemas, ids, {key: digest for key, (_, digest) in current.items()})
-        if schemas:
-            catalog.record_schemas(connection, schemas, now)
+        changing = _new_schemas(schemas, ids, {key: digest for key, (_, digest) in current.items()})
+        if changing:
+            catalog.record_schemas(connection, changing, now)
         sql.many(
             "INSERT INTO metric_points (dataset_id, column_name, metric, measured_at, value, source, run_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -825,23 +820,44 @@ def _upsert(table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
 
 
 def _new_schemas(
-    observations: list[SchemaObservation], ids: dict[DatasetRef, int], current: dict[int, str | None]
+    observations: list[tuple[SchemaObservation, str]],
+    ids: dict[DatasetRef, int],
+    current: dict[int, str | None],
 ) -> list[SchemaObservation]:
-    """The observations of the datasets whose schema may change: those of a dataset whose every
-    observation has the stored schema are left out (:func:`catalog.record_schemas` would store
-    none of them), so the common step, repeating known schemas, writes none."""
-    digests: dict[tuple[SchemaField, ...], str] = {}
-    changing: set[int] = set()
-    for observation in observations:
-        dataset_id = ids[observation.dataset]
-        if dataset_id in changing:
-            continue
-        digest = digests.get(observation.fields)
-        if digest is None:
-            digest = digests[observation.fields] = catalog.fields_hash(observation.fields)
-        if digest != current.get(dataset_id):
-            changing.add(dataset_id)
-    return [observation for observation in observations if ids[observation.dataset] in changing]
+    """The observations (with their fields hash) of the datasets whose schema may change: those of
+    a dataset whose every observation has the stored schema are left out
+    (:func:`catalog.record_schemas` would store none of them), so the common step, repeating known
+    schemas, writes none."""
+    changing = {
+        ids[observation.dataset]
+        for observation, digest in observations
+        if digest != current.get(ids[observation.dataset])
+    }
+    return [observation for observation, _digest in observations if ids[observation.dataset] in changing]
+
+
+class _SchemaCache:
+    """The fields and fields hash of a schema facet, by its JSON text: producers repeat a dataset's
+    schema in every event."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._known: dict[bytes, tuple[tuple[SchemaField, ...], str]] = {}
+
+    def of(self, facts: ol.DatasetFacts) -> tuple[tuple[SchemaField, ...], str]:
+        key = orjson.dumps(facts.schema)
+        found = self._known.get(key)
+        if found is None:
+            fields = facts.fields
+            assert fields is not None
+            found = (fields, catalog.fields_hash(fields))
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            self._known[key] = found
+        return found
+
+
+_SCHEMAS = _SchemaCache()
 
 
 def _streaming(event: LoggedEvent) -> bool:
@@ -864,51 +880,99 @@ def lineage_batches(
 ) -> list[LineageBatch]:
     """One :class:`LineageBatch` per event, with symlinked identities resolved to their dataset
     (``resolved``: what the projection of these events already resolved)."""
-    per_event: list[tuple[LoggedEvent, list[DatasetEdge], list[ColumnEdge]]] = []
+    per_event: list[tuple[LoggedEvent, list[DatasetEdge], list[ColumnEdge], bool]] = []
     mentioned: set[DatasetRef] = set()
     for event in events:
         job = event.job
         dataset_edges: list[DatasetEdge] = []
         column_edges: list[ColumnEdge] = []
+        sources = 0
         for facts in event.facts:
             if job is not None and facts.direction is not None:
                 dataset_edges.append(DatasetEdge(job, facts.ref, facts.direction))
+                mentioned.add(facts.ref)
             if facts.direction != "input":
-                edges, whole = ol.column_edges(event.payload, job, facts)
-                column_edges += edges
-                if job is not None:
-                    dataset_edges += [DatasetEdge(job, ref, "input") for ref in whole]
-        mentioned.update(edge.dataset for edge in dataset_edges)
-        mentioned.update(ref for edge in column_edges for ref in (edge.source.dataset, edge.target.dataset))
-        per_event.append((event, dataset_edges, column_edges))
+                derived = _COLUMN_EDGES.of(event.payload, job, facts)
+                if derived.edges:
+                    column_edges += derived.edges
+                    sources += 1
+                    mentioned.update(derived.datasets)
+                if job is not None and derived.whole:
+                    dataset_edges += [DatasetEdge(job, ref, "input") for ref in derived.whole]
+                    mentioned.update(derived.whole)
+        per_event.append((event, dataset_edges, column_edges, sources > 1))
     known = resolved or {}
     canonical = {**known, **_canonical(connection, mentioned - known.keys())}
+    moved = {ref: target for ref, target in canonical.items() if ref != target}
     batches = []
-    for event, dataset_edges, column_edges in per_event:
+    for event, dataset_edges, column_edges, overlapping in per_event:
+        if moved:
+            dataset_edges = [
+                DatasetEdge(edge.job, moved.get(edge.dataset, edge.dataset), edge.direction)
+                for edge in dataset_edges
+            ]
+            column_edges = [
+                ColumnEdge(
+                    ColumnRef(moved.get(edge.source.dataset, edge.source.dataset), edge.source.field),
+                    ColumnRef(moved.get(edge.target.dataset, edge.target.dataset), edge.target.field),
+                    edge.transformation,
+                    edge.job,
+                )
+                for edge in column_edges
+            ]
         batch = LineageBatch(
             observed_at=event.event_time,
             source="openlineage",
-            dataset_edges=list(
-                dict.fromkeys(
-                    DatasetEdge(edge.job, canonical[edge.dataset], edge.direction) for edge in dataset_edges
-                )
-            ),
-            column_edges=list(
-                dict.fromkeys(
-                    ColumnEdge(
-                        ColumnRef(canonical[edge.source.dataset], edge.source.field),
-                        ColumnRef(canonical[edge.target.dataset], edge.target.field),
-                        edge.transformation,
-                        edge.job,
-                    )
-                    for edge in column_edges
-                )
-            ),
+            dataset_edges=list(dict.fromkeys(dataset_edges)),
+            column_edges=list(dict.fromkeys(column_edges)) if moved or overlapping else column_edges,
             run_id=event.run_uuid,
         )
         if batch:
             batches.append(batch)
     return batches
+
+
+@dataclass(frozen=True)
+class _DerivedEdges:
+    """The column edges into one dataset (without duplicates), its dataset-level inputs, and the
+    datasets the edges name."""
+
+    edges: list[ColumnEdge]
+    whole: list[DatasetRef]
+    datasets: frozenset[DatasetRef]
+
+
+class _ColumnEdgeCache:
+    """:func:`ol.column_edges` by what it reads (the job, the dataset, its lineage, column lineage
+    and schema facets, the job's ``lineage`` facet): producers repeat a job's column lineage in
+    every event of every run, so most events cost a JSON encoding and a lookup."""
+
+    _NONE = _DerivedEdges([], [], frozenset())
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._known: dict[tuple[Any, ...], _DerivedEdges] = {}
+
+    def of(self, event: dict[str, Any], job: JobRef | None, target: ol.DatasetFacts) -> _DerivedEdges:
+        facets = target.facets
+        job_lineage = ol.facet_dict(event.get("job"), "facets").get("lineage")
+        if job_lineage is None and "lineage" not in facets and "columnLineage" not in facets:
+            return self._NONE
+        declared = (facets.get("lineage"), facets.get("columnLineage"), facets.get("schema"), job_lineage)
+        key = (job, target.ref, orjson.dumps(declared))
+        found = self._known.get(key)
+        if found is None:
+            edges, whole = ol.column_edges(event, job, target)
+            unique = list(dict.fromkeys(edges))
+            datasets = frozenset(ref for edge in unique for ref in (edge.source.dataset, edge.target.dataset))
+            found = _DerivedEdges(unique, whole, datasets)
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            self._known[key] = found
+        return found
+
+
+_COLUMN_EDGES = _ColumnEdgeCache()
 
 
 def _canonical(connection: Connection, refs: set[DatasetRef]) -> dict[DatasetRef, DatasetRef]:
