@@ -21,8 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Dialect, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from observer.clock import Clock
@@ -169,13 +171,11 @@ def set_cursor(connection: Connection, key: str, value: int, clock: Clock) -> No
 
 
 def event_rows(events: Sequence[ParsedEvent], received_at: object) -> list[dict[str, object]]:
-    seen: set[str] = set()
-    rows = []
+    """The log rows of ``events``, each content once."""
+    rows: dict[str, dict[str, object]] = {}
     for event in events:
-        if event.content_hash in seen:
-            continue
-        seen.add(event.content_hash)
-        rows.append(
+        rows.setdefault(
+            event.content_hash,
             {
                 "content_hash": event.content_hash,
                 "kind": event.kind,
@@ -187,9 +187,59 @@ def event_rows(events: Sequence[ParsedEvent], received_at: object) -> list[dict[
                 "received_at": received_at,
                 "payload": event.canonical.decode(),
                 "notes": event.notes or None,
-            }
+            },
         )
-    return rows
+    return list(rows.values())
+
+
+class _CompiledInsert:
+    """``INSERT … ON CONFLICT DO NOTHING`` into the log, compiled once for a dialect and run as one
+    driver-level ``executemany``. Each column's bind processor (timestamps as UTC, notes as JSON) is
+    applied here, and ``received_at``, the same for a whole group, is processed once: SQLAlchemy's
+    per-row parameter handling cost more than the rest of an append."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        if dialect.name == "postgresql":
+            statement: Any = postgresql.insert(lineage_events)
+        else:
+            statement = sqlite.insert(lineage_events)
+        compiled = statement.on_conflict_do_nothing().compile(dialect=dialect, column_keys=list(_ROW_KEYS))
+        self.sql = str(compiled)
+        self.positional = dialect.positional
+        self.order = list(compiled.positiontup or _ROW_KEYS) if self.positional else list(_ROW_KEYS)
+        self.processors = {
+            key: processor
+            for key in _ROW_KEYS
+            if (processor := lineage_events.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+            is not None
+        }
+
+    def parameters(self, rows: list[dict[str, object]]) -> list[Any]:
+        constant = {}
+        if rows and "received_at" in self.processors:
+            constant["received_at"] = self.processors["received_at"](rows[0]["received_at"])
+        per_row = [(key, processor) for key, processor in self.processors.items() if key not in constant]
+        prepared = []
+        for row in rows:
+            values = {**row, **constant}
+            for key, processor in per_row:
+                values[key] = processor(values[key])
+            prepared.append(tuple(values[key] for key in self.order) if self.positional else values)
+        return prepared
+
+
+_ROW_KEYS = (
+    "content_hash",
+    "kind",
+    "event_type",
+    "event_time",
+    "run_uuid",
+    "job_namespace",
+    "job_name",
+    "received_at",
+    "payload",
+    "notes",
+)
 
 
 class EventLog:
@@ -235,6 +285,7 @@ class EventLog:
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
+        self._compiled: _CompiledInsert | None = None
         self._background = background
         self._background_share = background_share
         self._background_batch = background_batch
@@ -353,7 +404,7 @@ class EventLog:
             with connection.begin():
                 if connection.dialect.name == "postgresql":
                     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
-                fresh = _insert(connection, rows)
+                fresh = _insert(connection, self._insert_statement(connection), rows)
                 newest = connection.execute(select(func.max(lineage_events.c.id))).scalar() or 0
         except Exception as error:
             log.warning("appending %d events failed: %s", len(events), error)
@@ -372,6 +423,11 @@ class EventLog:
                     stored += 1
             outcomes.append((request, AppendResult(stored, len(request.events) - stored)))
         _settle(outcomes)
+
+    def _insert_statement(self, connection: Connection) -> _CompiledInsert:
+        if self._compiled is None:
+            self._compiled = _CompiledInsert(connection.dialect)
+        return self._compiled
 
     def _connect(self) -> Connection:
         if self._connection is None:
@@ -392,7 +448,7 @@ class EventLog:
             self._connection = None
 
 
-def _insert(connection: Connection, rows: list[dict[str, object]]) -> set[str]:
+def _insert(connection: Connection, insert: _CompiledInsert, rows: list[dict[str, object]]) -> set[str]:
     """Insert the rows whose content hash is new; return those hashes."""
     known: set[str] = set()
     for start in range(0, len(rows), _LOOKUP_CHUNK):
@@ -400,5 +456,6 @@ def _insert(connection: Connection, rows: list[dict[str, object]]) -> set[str]:
         query = select(lineage_events.c.content_hash).where(lineage_events.c.content_hash.in_(hashes))
         known.update(connection.execute(query).scalars())
     fresh = [row for row in rows if row["content_hash"] not in known]
-    insert_ignoring_conflicts(connection, lineage_events, fresh)
+    if fresh:
+        connection.exec_driver_sql(insert.sql, insert.parameters(fresh))
     return {str(row["content_hash"]) for row in fresh}
