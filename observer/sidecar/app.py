@@ -6,6 +6,8 @@ import logging
 import random
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +28,7 @@ from observer.sidecar.runner import CycleReport, Sidecar
 from observer.sidecar.server import HealthServer
 from observer.sidecar.signals import SignalSource
 from observer.sidecar.state import SidecarState
-from observer.store import Store
+from observer.store import Store, StoreUnavailable
 
 log = logging.getLogger("observer.sidecar")
 
@@ -121,10 +123,37 @@ def local_alerts(settings: Settings, store: Store, clock: Clock) -> LocalAlerts:
     return LocalAlerts(incidents, delivery)
 
 
-def start(assembly: Assembly) -> None:
-    """Bring the store up to date and pick up the state of earlier runs."""
-    assembly.store.upgrade()
+def start(assembly: Assembly, *, migrate_apart: bool = False) -> None:
+    """Bring the store up to date and pick up the state of earlier runs.
+
+    ``migrate_apart``: run the migrations in a short-lived child process, so that a long-running
+    sidecar never loads Alembic (~10 MiB resident for the life of the process).
+    """
+    if migrate_apart:
+        upgrade_in_child(assembly.store)
+    else:
+        assembly.store.upgrade()
     assembly.sidecar.restore(assembly.sidecar.clock.now())
+
+
+UPGRADE = """
+import sys
+from observer.store import Store, StoreUnavailable
+try:
+    Store(sys.stdin.read()).upgrade()
+except StoreUnavailable as error:
+    sys.exit(str(error))
+"""
+
+
+def upgrade_in_child(store: Store) -> None:
+    """``store.upgrade()`` in a child Python process (the URL goes by stdin, not the command line)."""
+    done = subprocess.run(
+        [sys.executable, "-c", UPGRADE], input=store.url, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+        raise StoreUnavailable(lines[-1])
 
 
 def run_once(assembly: Assembly) -> CycleReport:
@@ -173,7 +202,7 @@ def run_forever(settings: Settings, assembly: Assembly, *, stop: threading.Event
         server.port,
     )
     with _StopOnSignal(stop):
-        start(assembly)
+        start(assembly, migrate_apart=True)
         if assembly.delivery is not None:
             assembly.delivery.start()
         worker = threading.Thread(

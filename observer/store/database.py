@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from observer.config.settings import StoreSettings
+
+if TYPE_CHECKING:
+    # Alembic (~10 MiB resident) is imported by the methods that migrate: a process that only uses an
+    # up-to-date store (the sidecar migrates it in a child process) never loads it.
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,12 +72,17 @@ class Store:
         return f"Store({masked_url(self.url)})"
 
     def _alembic_config(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         return config
 
     def upgrade(self) -> list[str]:
         """Bring the schema to the newest revision of every branch; return the revisions applied."""
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
         config = self._alembic_config()
         script = ScriptDirectory.from_config(config)
         try:
@@ -97,6 +104,9 @@ class Store:
         ``branch`` is the domain's Alembic branch label; a new branch starts from ``core``.
         Returns the path of the new script, to be read and edited before it is committed.
         """
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
         config = self._alembic_config()
         script = ScriptDirectory.from_config(config)
         labels = {label for revision in script.walk_revisions() for label in revision.branch_labels}
@@ -120,6 +130,9 @@ class Store:
 
     def pending_revisions(self) -> list[str]:
         """Heads of the migration scripts that the database has not reached yet."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(self._alembic_config())
         with self.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
@@ -141,6 +154,8 @@ class Store:
 
 def _applied(script: ScriptDirectory, connection: Connection) -> set[str]:
     """Every revision the database has, not only the heads Alembic records."""
+    from alembic.runtime.migration import MigrationContext
+
     heads = MigrationContext.configure(connection).get_current_heads()
     return {
         revision.revision for revision in script.revision_map.iterate_revisions(heads, "base") if revision
