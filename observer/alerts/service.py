@@ -10,11 +10,7 @@ from observer.alerts.console import ConsoleNotifier
 from observer.alerts.notifier import Notifier
 from observer.alerts.outbox import DeliveryReport, Outbox
 from observer.alerts.planner import AlertPlanner
-from observer.alerts.slack_bot import SlackBotNotifier
-from observer.alerts.slack_webhook import SlackWebhookNotifier
-from observer.alerts.webhook import WebhookNotifier
 from observer.config.settings import Settings
-from observer.incidents.graph_lineage import GraphLineage
 from observer.incidents.lineage import LineageView
 from observer.incidents.owners import OwnerDirectory
 from observer.incidents.service import IncidentService
@@ -81,19 +77,27 @@ class AlertService:
 
 def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     """The configured notifiers by name; their secrets are registered with the log filter."""
+    # Each notifier's client library (slack_sdk, httpx) is imported only when one is configured: a
+    # sidecar that alerts through the console or a central server keeps their memory.
     alerts = settings.alerts
     notifiers: dict[str, Notifier] = {}
     secrets: list[str] = []
     if alerts.slack is not None and alerts.slack.bot_token is not None:
+        from observer.alerts.slack_bot import SlackBotNotifier
+
         token = alerts.slack.bot_token.get_secret_value()
         secrets.append(token)
         notifiers["slack"] = SlackBotNotifier(
             token, base_url=alerts.slack.base_url, timeout=alerts.slack.timeout.total_seconds()
         )
     for hook in alerts.slack_webhooks:
+        from observer.alerts.slack_webhook import SlackWebhookNotifier
+
         secrets.append(hook.url.get_secret_value())
         notifiers[hook.name] = SlackWebhookNotifier(hook.name, hook.url.get_secret_value())
     for hook in alerts.webhooks:
+        from observer.alerts.webhook import WebhookNotifier
+
         headers = {name: value.get_secret_value() for name, value in hook.headers.items()}
         secrets += [hook.url.get_secret_value(), *headers.values()]
         notifiers[hook.name] = WebhookNotifier(hook.name, hook.url.get_secret_value(), headers=headers)
@@ -113,6 +117,8 @@ def build_incident_service(
     (failed, aborted and late runs as suspects)."""
     owners = OwnerDirectory(runtime.settings.owners)
     if lineage is None and runtime.graph is not None:
+        from observer.incidents.graph_lineage import GraphLineage
+
         lineage = GraphLineage(runtime.graph)
     return IncidentService(
         runtime.store,

@@ -22,9 +22,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from observer.alerts.service import AlertService
 from observer.checks.incidents import finding_record
@@ -33,6 +31,9 @@ from observer.incidents.findings import CheckPass
 from observer.incidents.service import IncidentService
 from observer.metrics import SIDECAR_FORWARDS
 from observer.sidecar.state import FORWARD_LIMIT, SidecarState
+
+if TYPE_CHECKING:
+    import httpx  # loaded by CentralForwarder only: a standalone sidecar does without it
 
 log = logging.getLogger(__name__)
 PENDING_LIMIT = 10_000
@@ -158,7 +159,11 @@ class CentralForwarder:
         self.url = base_url.rstrip("/") + "/api/v1/sidecar/findings"
         self.sidecar = sidecar
         self.state = state
-        self.client = client or httpx.Client(timeout=10.0)
+        if client is None:
+            import httpx
+
+            client = httpx.Client(timeout=10.0)
+        self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def deliver(self, transitions: Sequence[Transition], now: datetime) -> None:
@@ -203,6 +208,8 @@ def _check_of(row: tuple[int, str, dict[str, Any]]) -> tuple[str, str, str, str]
 
 def _post(client: httpx.Client, url: str, payload: dict[str, Any], headers: dict[str, str]) -> str | None:
     """POST ``payload`` as JSON; None when it was accepted, else what went wrong."""
+    import httpx
+
     try:
         response = client.post(url, json=payload, headers=headers)
     except httpx.HTTPError as error:
