@@ -12,14 +12,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
-from sqlglot import exp
 
 from collectors.warehouse.naming import catalog_identifier, namespace_for, parse_url
 from observer.config.settings import WarehouseSettings
+
+if TYPE_CHECKING:
+    # sqlglot (~8 MiB resident) is imported where SQL is built, not by every user of the adapters
+    from sqlglot import exp
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ class Adapter(ABC):
 
     def table_expression(self, database: str, table: TableInfo) -> exp.Table:
         """A fully quoted reference to ``table`` for generated SQL."""
+        from sqlglot import exp
+
         return exp.table_(table.name, db=table.schema, catalog=database, quoted=True)
 
     def canonical(self, part: str) -> str:

@@ -11,10 +11,9 @@ with BigQuery Data Viewer, Metadata Viewer and Resource Viewer roles only.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
-from sqlglot import exp
 
 from collectors.warehouse.base import (
     Adapter,
@@ -28,6 +27,9 @@ from collectors.warehouse.base import (
     log_window,
 )
 from observer.clock import ensure_utc
+
+if TYPE_CHECKING:
+    from sqlglot import exp  # imported where SQL is built (see collectors/warehouse/base.py)
 
 JOBS_LATENCY = timedelta(minutes=5)
 
@@ -111,6 +113,8 @@ class BigQueryAdapter(Adapter):
         return QueryLog(queries=queries, read_until=until)
 
     def table_expression(self, database: str, table: TableInfo) -> exp.Table:
+        from sqlglot import exp
+
         return exp.table_(table.name, db=table.schema, catalog=database, quoted=True)
 
     def describe(self, error: BaseException, doing: str, user: str | None = None) -> WarehouseProblem:
@@ -157,6 +161,8 @@ def _unquote(option_value: str | None) -> str | None:
     """TABLE_OPTIONS values are SQL literals: ``"text"`` → ``text``."""
     if option_value is None:
         return None
+    from sqlglot import exp
+
     try:
         literal: exp.Expression = exp.maybe_parse(option_value, dialect="bigquery")
     except Exception:

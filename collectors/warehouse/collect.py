@@ -9,13 +9,11 @@ profile or an unreadable query log only adds a warning.
 
 from __future__ import annotations
 
-import fnmatch
 import time
-import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -24,7 +22,7 @@ from sqlalchemy import Connection, Engine, event, select, text
 from collectors.state import CollectorState
 from collectors.warehouse.adapters import adapter_for
 from collectors.warehouse.base import Adapter, QueryLog, Snapshot, TableInfo, WarehouseProblem
-from collectors.warehouse.naming import UnsupportedWarehouse, dataset, split_dotted
+from collectors.warehouse.naming import UnsupportedWarehouse, dataset, selected, split_dotted
 from collectors.warehouse.profile import (
     ProfileColumn,
     ProfileQuery,
@@ -43,6 +41,7 @@ from collectors.warehouse.records import (
     bucket_start,
     column_points,
     counter_deltas,
+    heartbeat_due,
     point,
     schema_observation,
 )
@@ -56,9 +55,6 @@ from observer.graph.from_sql import lineage_batch
 from observer.graph.model import GraphWriter, LineageBatch
 from observer.store import Store
 
-HEARTBEAT = timedelta(hours=1)
-"""An unchanged table metric is stored again once an hour, so quiet series stay dense enough. Each table
-has its own minute in the hour, so the rewrites spread over the passes instead of coming all at once."""
 COUNT_BATCH = 100
 """Tables per exact row-count statement."""
 
@@ -218,14 +214,6 @@ def _guarded(adapter: Adapter, doing: str, user: str | None, action: Callable[[]
         raise
     except Exception as error:
         raise adapter.describe(error, doing, user) from error
-
-
-def selected(key: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
-    """``schema.table`` globs, compared without regard to case."""
-    lowered = key.lower()
-    if not any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in include):
-        return False
-    return not any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in exclude)
 
 
 def _exact_counts(
@@ -513,13 +501,6 @@ def _table_points(
             "stored_at": now.isoformat() if heartbeat else stored_at,
         },
     )
-
-
-def heartbeat_due(key: str, stored_at: datetime, now: datetime) -> bool:
-    """Whether the table's own hourly moment passed since its metrics were last stored."""
-    period = HEARTBEAT.total_seconds()
-    phase = zlib.crc32(key.encode()) / 2**32 * period
-    return (now.timestamp() + phase) // period != (stored_at.timestamp() + phase) // period
 
 
 def _written_at(

@@ -12,6 +12,9 @@ and dataset names whose identifier case follows the engine's rules.
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Sequence
+
 from sqlalchemy.engine import URL, make_url
 
 from observer.catalog.identity import DatasetRef
@@ -132,3 +135,11 @@ def split_dotted(name: str) -> list[str]:
 
 def dataset(namespace: str, *parts: str) -> DatasetRef:
     return DatasetRef(namespace, ".".join(part for part in parts if part))
+
+
+def selected(key: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """``schema.table`` globs, compared without regard to case."""
+    lowered = key.lower()
+    if not any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in include):
+        return False
+    return not any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in exclude)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
-from sqlglot import exp
 
 from collectors.warehouse.base import (
     Adapter,
@@ -26,6 +25,9 @@ from collectors.warehouse.base import (
     WarehouseProblem,
     first_line,
 )
+
+if TYPE_CHECKING:
+    from sqlglot import exp  # imported where SQL is built (see collectors/warehouse/base.py)
 
 _KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED_VIEW", "f": "FOREIGN_TABLE"}
 _USER_SCHEMAS = """
@@ -153,6 +155,8 @@ class PostgresAdapter(Adapter):
                     "shared_preload_libraries = 'pg_stat_statements')"
                 ]
             )
+        from sqlglot import exp
+
         rows = connection.execute(
             text(STATEMENTS_SQL.format(schema=exp.to_identifier(schema, quoted=True).sql("postgres")))
         ).mappings()
@@ -182,6 +186,8 @@ class PostgresAdapter(Adapter):
         return log
 
     def table_expression(self, database: str, table: TableInfo) -> exp.Table:
+        from sqlglot import exp
+
         return exp.table_(table.name, db=table.schema, quoted=True)
 
     def describe(self, error: BaseException, doing: str, user: str | None = None) -> WarehouseProblem:
@@ -251,6 +257,8 @@ def _fold_partition(root: dict[str, Any], row: Any) -> None:
 
 
 def _ident(name: str) -> str:
+    from sqlglot import exp
+
     return exp.to_identifier(name).sql("postgres")
 
 

@@ -3,18 +3,32 @@ metric points (names in docs/collectors.md), and zero-filled rows-per-bucket ser
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from collectors.warehouse.base import TableInfo
-from collectors.warehouse.profile import QUARTILES, Bucket, ProfileColumn, ProfileResult
 from observer.catalog.identity import DatasetRef
 from observer.catalog.records import MetricPoint, SchemaField, SchemaObservation
+
+if TYPE_CHECKING:
+    # profile builds its queries with sqlglot (~8 MiB resident), which the sidecar does not need
+    from collectors.warehouse.profile import Bucket, ProfileColumn, ProfileResult
 
 SOURCE: Final = "warehouse"
 WRITE_COUNTERS = {"inserted": "rows_inserted", "updated": "rows_updated", "deleted": "rows_deleted"}
 BUCKET_WIDTH: Mapping[str, timedelta] = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
+HEARTBEAT = timedelta(hours=1)
+"""An unchanged table metric is stored again once an hour, so quiet series stay dense enough. Each table
+has its own minute in the hour, so the rewrites spread over the passes instead of coming all at once."""
+
+
+def heartbeat_due(key: str, stored_at: datetime, now: datetime) -> bool:
+    """Whether the table's own hourly moment passed since its metrics were last stored."""
+    period = HEARTBEAT.total_seconds()
+    phase = zlib.crc32(key.encode()) / 2**32 * period
+    return (now.timestamp() + phase) // period != (stored_at.timestamp() + phase) // period
 
 
 def schema_observation(dataset: DatasetRef, table: TableInfo, observed_at: datetime) -> SchemaObservation:
@@ -49,6 +63,8 @@ def column_points(
     dataset: DatasetRef, columns: list[ProfileColumn], result: ProfileResult, at: datetime
 ) -> list[MetricPoint]:
     """Per-column metrics of one profile: null/distinct counts and rates, moments, quartiles, shares."""
+    from collectors.warehouse.profile import QUARTILES
+
     rows = result.value("", "rows") or 0.0
     points: list[MetricPoint] = []
     for column in columns:

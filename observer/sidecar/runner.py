@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from collectors.warehouse.collect import heartbeat_due
-from collectors.warehouse.records import schema_observation
+from collectors.warehouse.records import heartbeat_due, schema_observation
 from observer.catalog.identity import DatasetRef
 from observer.catalog.records import MetricPoint, SchemaObservation
 from observer.catalog.service import fields_hash

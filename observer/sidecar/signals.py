@@ -18,12 +18,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
-from sqlglot import exp
 
 from collectors.warehouse.adapters import adapter_for
 from collectors.warehouse.base import Adapter, TableInfo, WarehouseProblem
-from collectors.warehouse.collect import selected
-from collectors.warehouse.naming import dataset
+from collectors.warehouse.naming import dataset, selected
 from observer.catalog.identity import DatasetRef
 from observer.checks.rules import CheckRules
 from observer.clock import ensure_utc
@@ -143,6 +141,8 @@ class SignalSource:
         self, connection: Connection, database: str, stamped: dict[DatasetRef, tuple[TableInfo, str]]
     ) -> dict[DatasetRef, datetime | None]:
         """``max(timestamp_column)`` of every stamped table, in one statement."""
+        from sqlglot import exp  # only sidecars with timestamp columns keep sqlglot (~8 MiB) loaded
+
         refs = list(stamped)
         branches = [
             exp.select(
