@@ -66,4 +66,13 @@ def main() -> None:
 
         backtest_app(args=sys.argv[2:], prog_name="observer backtest")
         return
+    if sys.argv[1:2] == ["sidecar"]:
+        # A long-running process: load its own command only, not every domain's modules (~7 MiB resident).
+        from observer.cli import sidecar
+
+        sidecar_only = typer.Typer(name="observer", pretty_exceptions_enable=False, add_completion=False)
+        sidecar_only.callback()(_root)
+        sidecar.register(sidecar_only)
+        sidecar_only(prog_name="observer")
+        return
     _registered()()
