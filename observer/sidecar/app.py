@@ -136,13 +136,15 @@ def start(assembly: Assembly, *, migrate_apart: bool = False) -> None:
     assembly.sidecar.restore(assembly.sidecar.clock.now())
 
 
-UPGRADE = """
+STORE_PROBLEM = 3
+UPGRADE = f"""
 import sys
 from observer.store import Store, StoreUnavailable
 try:
     Store(sys.stdin.read()).upgrade()
 except StoreUnavailable as error:
-    sys.exit(str(error))
+    print(error, file=sys.stderr)
+    sys.exit({STORE_PROBLEM})
 """
 
 
@@ -151,9 +153,11 @@ def upgrade_in_child(store: Store) -> None:
     done = subprocess.run(
         [sys.executable, "-c", UPGRADE], input=store.url, capture_output=True, text=True, check=False
     )
+    if done.returncode == STORE_PROBLEM:
+        raise StoreUnavailable(done.stderr.strip())
     if done.returncode:
-        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-        raise StoreUnavailable(lines[-1])
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise StoreUnavailable(f"migrating the store failed: {last}")
 
 
 def run_once(assembly: Assembly) -> CycleReport:

@@ -83,3 +83,17 @@ def test_sidecar_once_with_a_warehouse_the_collectors_do_not_support_exits_2(tmp
     result = observer("sidecar", "--once", home=tmp_path, env=env)
     assert result.returncode == 2
     assert "legacy" in result.stderr and "no collector for 'mysql'" in result.stderr
+
+
+def test_sidecar_whose_store_cannot_be_migrated_exits_2_naming_it(tmp_path: Path) -> None:
+    """The long-running sidecar migrates its store in a child process; a failure there still ends the
+    sidecar with exit code 2 and the store's problem, not a hang or a traceback."""
+    env = {
+        "OBSERVER_WAREHOUSES__0__NAME": "main",
+        "OBSERVER_WAREHOUSES__0__URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
+        "OBSERVER_STORE__URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        "OBSERVER_SIDECAR__PORT": "0",
+    }
+    result = observer("sidecar", home=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "cannot upgrade postgresql+psycopg://nobody@127.0.0.1:1/none" in result.stderr
