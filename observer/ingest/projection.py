@@ -79,6 +79,8 @@ class LoggedEvent:
     run_uuid: str | None
     facts: list[ol.DatasetFacts] = field(default_factory=list)
     job: JobRef | None = None
+    run_facets: dict[str, Any] = field(default_factory=dict)
+    job_facets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_id_as_sent(self) -> str | None:
@@ -104,7 +106,16 @@ def load_events(connection: Connection, after: int, limit: int, upto: int | None
         assert moment is not None
         events.append(
             LoggedEvent(
-                event_id, payload, kind, event_type, moment, run_uuid, list(ol.datasets(payload)), job
+                event_id,
+                payload,
+                kind,
+                event_type,
+                moment,
+                run_uuid,
+                list(ol.datasets(payload)),
+                job,
+                ol.facet_dict(payload.get("run"), "facets"),
+                ol.facet_dict(payload.get("job"), "facets"),
             )
         )
     return events
@@ -237,9 +248,7 @@ class Projector:
         merged: dict[int, dict[str, Any]] = {}
         for event in events:
             if event.job is not None:
-                merged.setdefault(job_ids[event.job], {}).update(
-                    ol.facet_dict(event.payload.get("job"), "facets")
-                )
+                merged.setdefault(job_ids[event.job], {}).update(event.job_facets)
         changed = {job_id: facets for job_id, facets in merged.items() if facets}
         current = dict(sql.rows_in("SELECT id, facets FROM jobs WHERE id IN ?", sorted(changed)))
         stamp = sql.time(now)
@@ -295,7 +304,7 @@ class Projector:
                     if getattr(facts, name) is not None:
                         merged[name] = getattr(facts, name)
             if event.kind == "RunEvent":
-                run_facets = ol.facet_dict(event.payload.get("run"), "facets")
+                run_facets = event.run_facets
                 targets = [facts.ref for facts in event.facts if facts.direction == "input"] or [
                     facts.ref for facts in event.facts if facts.direction == "output"
                 ]
@@ -409,8 +418,8 @@ class Projector:
             state.record.apply(
                 event.event_type,
                 event.event_time,
-                ol.facet_dict(event.payload.get("run"), "facets"),
-                ol.facet_dict(event.payload.get("job"), "facets"),
+                event.run_facets,
+                event.job_facets,
             )
             state.events.append(event)
             if event.event_type in TERMINAL or _streaming(event):
@@ -753,7 +762,7 @@ class Projector:
         queued = []
         for event in events:
             job = event.job
-            sql = ol.facet_dict(event.payload.get("job"), "facets").get("sql")
+            sql = event.job_facets.get("sql")
             if job is None or not isinstance(sql, dict) or not isinstance(sql.get("query"), str):
                 continue
             if ol.has_column_lineage(event.payload):
@@ -861,7 +870,7 @@ _SCHEMAS = _SchemaCache()
 
 
 def _streaming(event: LoggedEvent) -> bool:
-    job_type = ol.facet_dict(event.payload.get("job"), "facets").get("jobType") or {}
+    job_type = event.job_facets.get("jobType") or {}
     return job_type.get("processingType") == "STREAMING"
 
 
@@ -892,7 +901,7 @@ def lineage_batches(
                 dataset_edges.append(DatasetEdge(job, facts.ref, facts.direction))
                 mentioned.add(facts.ref)
             if facts.direction != "input":
-                derived = _COLUMN_EDGES.of(event.payload, job, facts)
+                derived = _COLUMN_EDGES.of(event, facts)
                 if derived.edges:
                     column_edges += derived.edges
                     sources += 1
@@ -953,16 +962,16 @@ class _ColumnEdgeCache:
         self._limit = limit
         self._known: dict[tuple[Any, ...], _DerivedEdges] = {}
 
-    def of(self, event: dict[str, Any], job: JobRef | None, target: ol.DatasetFacts) -> _DerivedEdges:
-        facets = target.facets
-        job_lineage = ol.facet_dict(event.get("job"), "facets").get("lineage")
+    def of(self, event: LoggedEvent, target: ol.DatasetFacts) -> _DerivedEdges:
+        facets, job = target.facets, event.job
+        job_lineage = event.job_facets.get("lineage")
         if job_lineage is None and "lineage" not in facets and "columnLineage" not in facets:
             return self._NONE
         declared = (facets.get("lineage"), facets.get("columnLineage"), facets.get("schema"), job_lineage)
         key = (job, target.ref, orjson.dumps(declared))
         found = self._known.get(key)
         if found is None:
-            edges, whole = ol.column_edges(event, job, target)
+            edges, whole = ol.column_edges(event.payload, job, target)
             unique = list(dict.fromkeys(edges))
             datasets = frozenset(ref for edge in unique for ref in (edge.source.dataset, edge.target.dataset))
             found = _DerivedEdges(unique, whole, datasets)

@@ -36,7 +36,9 @@ class Statements:
         """A timestamp as the ``UtcDateTime`` column stores it."""
         if value is None or self.postgres:
             return value
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return value.isoformat(" ", "microseconds")[:26]
 
     def read_time(self, value: Any) -> datetime | None:
         if value is None:
