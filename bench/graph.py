@@ -286,7 +286,7 @@ WITH RECURSIVE walk(node, hops) AS (
   UNION
   SELECT e.dst, walk.hops + (CASE WHEN e.kind = 1 THEN 0 ELSE 1 END)
   FROM walk JOIN graph_edges e ON e.src = walk.node
-  WHERE e.kind IN (0, 1, 2) AND (e.kind = 1 OR walk.hops < :depth)
+  WHERE e.kind IN (0, 1, 2) AND e.retired_at IS NULL AND (e.kind = 1 OR walk.hops < :depth)
 )
 SELECT node, min(hops) FROM walk GROUP BY node
 """
@@ -295,7 +295,7 @@ WITH RECURSIVE walk(node, hops) AS (
   SELECT :start, 0
   UNION
   SELECT e.dst, walk.hops + 1 FROM walk JOIN graph_edges e ON e.src = walk.node AND e.kind = 3
-  WHERE walk.hops < :depth
+  WHERE e.retired_at IS NULL AND walk.hops < :depth
 )
 SELECT node, min(hops) FROM walk GROUP BY node
 """
