@@ -21,7 +21,7 @@ joins the training. Per series and per step:
   must also be at least a share of the expected value and an absolute amount, and the value must
   leave the range its phase took recently (so bursty and zero-heavy series do not alert on their
   ordinary bursts and zeros).
-* **Runs of near misses.** Two ordinary buckets in a row beyond ``RUN_SHARE`` of the band on the same
+* **Runs of near misses.** For counts, two ordinary buckets in a row beyond ``RUN_SHARE`` of the band on the same
   side alert on the second (a partial load over several days). Under independent Gaussian errors
   two 2.8-sigma misses in a row are as rare as one 4.3-sigma miss, but real errors are correlated
   (trends, drifting levels): a share of 0.65 raised the false alerts by half on the benchmark's
@@ -470,7 +470,9 @@ def walk_forward(batch: SeriesBatch) -> WalkForward:
                 -1,
                 np.where(judged & (values[:, t] > run_upper) & batch.allow_spike, 1, 0),
             ).astype(np.int8)
-            ordinary = (calendar == CalendarDay.ORDINARY) & ~batch.excluded[:, t]
+            # Counts only: column metrics (rates, levels) have dozens of series per table and a wider band
+            # for that reason; the rule added false alerts there and no recall (development seed).
+            ordinary = (calendar == CalendarDay.ORDINARY) & ~batch.excluded[:, t] & log_scale
             run_step = np.where(ordinary, run_step, 0).astype(np.int8)
             continued = (run_step != 0) & (run_step == near_miss)
             below |= continued & (run_step < 0)

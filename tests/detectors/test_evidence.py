@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from detectors.metric import judge_metric
+from detectors.settings import MetricKind
 from detectors.volume import detect_volume, judge_volume
 from tests.detectors.helpers import daily, weekly_rows
 
@@ -71,3 +74,15 @@ def test_the_finding_of_a_second_low_day_says_it_is_the_second_in_a_row():
     assert finding.lower <= finding.observed < finding.expected
     assert "the second day in a row well below what was expected" in finding.explanation
     assert "for one day alone" in finding.explanation
+
+
+def test_column_rates_do_not_use_the_two_in_a_row_rule():
+    rng = np.random.default_rng(4)
+    index = pd.date_range("2026-01-05", periods=90, freq="D", tz="UTC")
+    history = pd.Series(rng.binomial(2_000, 0.05, 90) / 2_000, index=index)
+    high = history.copy()
+    for at in (80, 81):
+        judged = judge_metric(high, key="orders.email", kind=MetricKind.RATE)
+        assert not judged.anomaly[at]
+        high.iloc[at] = judged.expected[at] + 0.9 * (judged.upper[at] - judged.expected[at])
+    assert not judge_metric(high, key="orders.email", kind=MetricKind.RATE).anomaly[80:].any()
