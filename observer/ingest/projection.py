@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
@@ -402,9 +402,8 @@ class Projector:
         touched: dict[str, RunState] = {}
         wanted = sorted({event.run_uuid for event in events if event.run_uuid})
         stored = sql.rows_in(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs WHERE run_uuid IN ?", wanted)
-        readers = [_reader(sql, name) for name in _RUN_COLUMNS]
         for row in stored:
-            record = RunRecord(*[read(value) for read, value in zip(readers, row, strict=True)])
+            record = _run_record(sql, row)
             touched[record.run_uuid] = RunState(record)
         for event in events:
             assert event.run_uuid is not None and event.job is not None
@@ -693,13 +692,9 @@ class Projector:
     def _write_runs(self, connection: Connection, sql: Statements, touched: dict[str, RunState]) -> None:
         if not touched:
             return
-        writers = [_writer(sql, name) for name in _RUN_COLUMNS]
         sql.many(
             _upsert("runs", _RUN_COLUMNS, ("run_uuid",)),
-            [
-                tuple(write(value) for write, value in zip(writers, _RUN_VALUES(state.record), strict=True))
-                for state in touched.values()
-            ],
+            [_run_row(sql, state.record) for state in touched.values()],
         )
         sql.many(
             _upsert("run_datasets", _IO_COLUMNS, ("run_uuid", "dataset_id", "direction")),
@@ -799,24 +794,28 @@ _RUN_VALUES = attrgetter(*_RUN_COLUMNS)
 _IO_COLUMNS = ("run_uuid", "dataset_id", "direction", "dataset_version_id", "facets", "first_seen")
 
 
-def _reader(sql: Statements, name: str) -> Callable[[Any], Any]:
-    """How a driver value of the runs column ``name`` becomes the record's value."""
-    kind = runs.c[name].type
-    if isinstance(kind, UtcDateTime):
-        return sql.read_time
-    return sql.read_json if isinstance(kind, JSON) else _same
+_RUN_TIMES = tuple(at for at, name in enumerate(_RUN_COLUMNS) if isinstance(runs.c[name].type, UtcDateTime))
+_RUN_JSON = tuple(at for at, name in enumerate(_RUN_COLUMNS) if isinstance(runs.c[name].type, JSON))
 
 
-def _writer(sql: Statements, name: str) -> Callable[[Any], Any]:
-    """How a record's value of the runs column ``name`` goes to the driver."""
-    kind = runs.c[name].type
-    if isinstance(kind, UtcDateTime):
-        return sql.time
-    return sql.json if isinstance(kind, JSON) else _same
+def _run_record(sql: Statements, row: Sequence[Any]) -> RunRecord:
+    """A stored run (driver values in :data:`_RUN_COLUMNS` order) as its record."""
+    values = list(row)
+    for at in _RUN_TIMES:
+        values[at] = sql.read_time(values[at])
+    for at in _RUN_JSON:
+        values[at] = sql.read_json(values[at])
+    return RunRecord(*values)
 
 
-def _same(value: Any) -> Any:
-    return value
+def _run_row(sql: Statements, record: RunRecord) -> list[Any]:
+    """A run record as driver values in :data:`_RUN_COLUMNS` order."""
+    values = list(_RUN_VALUES(record))
+    for at in _RUN_TIMES:
+        values[at] = sql.time(values[at])
+    for at in _RUN_JSON:
+        values[at] = sql.json(values[at])
+    return values
 
 
 def _upsert(table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
