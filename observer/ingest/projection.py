@@ -184,7 +184,7 @@ class Projector:
         self, connection: Connection, events: Sequence[LoggedEvent], now: datetime
     ) -> dict[DatasetRef, int]:
         refs = {facts.ref for event in events for facts in event.facts}
-        ids = catalog.ensure_datasets(connection, refs, now)
+        ids = _ensure_datasets(Statements(connection), refs, now)
         symlinked: dict[DatasetRef, list[tuple[DatasetRef, str | None]]] = {}
         for event in events:
             for facts in event.facts:
@@ -244,7 +244,7 @@ class Projector:
         """Ids of the events' jobs (created when new); their facets merge by name into the job's,
         and documentation, ownership and job type overwrite the job's when sent."""
         refs = {event.job for event in events if event.job is not None}
-        job_ids = catalog.ensure_jobs(connection, refs, now)
+        job_ids = _ensure_jobs(sql, refs, now)
         merged: dict[int, dict[str, Any]] = {}
         for event in events:
             if event.job is not None:
@@ -750,7 +750,7 @@ class Projector:
             for record in records
             if record.parent_job_namespace and record.parent_job_name
         }
-        ids = catalog.ensure_jobs(connection, wanted.values(), self._clock.now())
+        ids = _ensure_jobs(Statements(connection), wanted.values(), self._clock.now())
         return {job_id: ids[ref] for job_id, ref in wanted.items() if ids[ref] != job_id}
 
     def _queries(self, events: Sequence[LoggedEvent]) -> list[QueuedQuery]:
@@ -866,6 +866,62 @@ class _SchemaCache:
 
 
 _SCHEMAS = _SchemaCache()
+
+
+def _find_datasets(sql: Statements, refs: Iterable[DatasetRef]) -> dict[DatasetRef, int]:
+    """:func:`catalog.find_dataset_ids` through the driver: by a dataset's own name, else an alias."""
+    names_by_namespace: dict[str, list[str]] = {}
+    for ref in sorted(set(refs)):
+        names_by_namespace.setdefault(ref.namespace, []).append(ref.name)
+    found: dict[DatasetRef, int] = {}
+    for namespace, names in names_by_namespace.items():
+        for lookup in (
+            "SELECT name, id FROM datasets WHERE namespace = ? AND name IN ?",
+            "SELECT name, dataset_id FROM dataset_aliases WHERE namespace = ? AND name IN ?",
+        ):
+            for name, dataset_id in sql.rows_in(lookup, names, before=[namespace]):
+                found.setdefault(DatasetRef(namespace, name), dataset_id)
+    return found
+
+
+def _ensure_datasets(sql: Statements, refs: Iterable[DatasetRef], now: datetime) -> dict[DatasetRef, int]:
+    """:func:`catalog.ensure_datasets` through the driver."""
+    wanted = set(refs)
+    found = _find_datasets(sql, wanted)
+    missing = sorted(wanted - found.keys())
+    if missing:
+        stamp = sql.time(now)
+        sql.many(
+            "INSERT INTO datasets (namespace, name, owners, tags, facets, created_at, updated_at) "
+            "VALUES (?, ?, '[]', '[]', '{}', ?, ?) ON CONFLICT DO NOTHING",
+            [(ref.namespace, ref.name, stamp, stamp) for ref in missing],
+        )
+        found.update(_find_datasets(sql, missing))
+    return found
+
+
+def _ensure_jobs(sql: Statements, refs: Iterable[JobRef], now: datetime) -> dict[JobRef, int]:
+    """:func:`catalog.ensure_jobs` through the driver."""
+    wanted = sorted(set(refs))
+    stamp = sql.time(now)
+    sql.many(
+        "INSERT INTO jobs (namespace, name, owners, facets, created_at, updated_at) "
+        "VALUES (?, ?, '[]', '{}', ?, ?) ON CONFLICT DO NOTHING",
+        [(ref.namespace, ref.name, stamp, stamp) for ref in wanted],
+    )
+    names_by_namespace: dict[str, list[str]] = {}
+    for ref in wanted:
+        names_by_namespace.setdefault(ref.namespace, []).append(ref.name)
+    found: dict[JobRef, int] = {}
+    for namespace, names in names_by_namespace.items():
+        lookup = "SELECT name, id FROM jobs WHERE namespace = ? AND name IN ?"
+        found.update(
+            {
+                JobRef(namespace, name): job_id
+                for name, job_id in sql.rows_in(lookup, names, before=[namespace])
+            }
+        )
+    return found
 
 
 def _streaming(event: LoggedEvent) -> bool:

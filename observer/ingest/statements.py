@@ -81,18 +81,22 @@ class Statements:
         finally:
             cursor.close()
 
-    def rows_in(self, statement: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
+    def rows_in(
+        self, statement: str, values: Iterable[Any], before: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
         """Rows of ``statement``, whose ``IN ?`` is a list of ``values`` (chunked on SQLite,
-        ``= ANY(array)`` on PostgreSQL)."""
+        ``= ANY(array)`` on PostgreSQL); ``before``: the parameters ahead of it."""
         wanted = list(values)
         if not wanted:
             return []
         if self.postgres:
-            return self.rows(statement.replace("IN ?", f"= ANY(?::{_array_type(wanted)})"), [wanted])
+            return self.rows(statement.replace("IN ?", f"= ANY(?::{_array_type(wanted)})"), [*before, wanted])
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(wanted), _SQLITE_IN):
             chunk = wanted[start : start + _SQLITE_IN]
-            found += self.rows(statement.replace("IN ?", f"IN ({', '.join('?' * len(chunk))})"), chunk)
+            found += self.rows(
+                statement.replace("IN ?", f"IN ({', '.join('?' * len(chunk))})"), [*before, *chunk]
+            )
         return found
 
     def rows_in_pairs(self, statement: str, pairs: Iterable[tuple[Any, Any]]) -> list[tuple[Any, ...]]:
